@@ -1,0 +1,178 @@
+"""The machinery every entity host shares: input gates, write-through and fencing.
+
+A host is a plain class; ``host_pool`` turns it into a named, restartable Ray actor.
+Tests may run two plain instances side by side to force a split brain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from ..domain.errors import DomainError, NotFound, Unavailable
+from ..settings import Settings
+from ..store.conflicts import conflict_from
+from ..store.database import StaleVersion, open_pool
+from .entity_cache import EntityCache
+from .messages import decode, encode_error, encode_result
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+R = TypeVar("R")
+
+Handler = Callable[..., Awaitable[Any]]
+Persist = Callable[[AsyncConnection, Any, int], Awaitable[None]]
+
+
+class EntityHost(Generic[E]):
+    kind = "entity"
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = settings
+        self.name = name
+        self.cache: EntityCache[E] = EntityCache(
+            settings.host_max_entities, settings.host_idle_seconds
+        )
+        self._pool: AsyncConnectionPool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._sweeper: asyncio.Task[None] | None = None
+        self.fenced_writes = 0
+
+    # -- plumbing -------------------------------------------------------------------
+
+    async def pool(self) -> AsyncConnectionPool:
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    assert self.settings.database_url, "hosts need a resolved database URL"
+                    self._pool = await open_pool(
+                        self.settings.database_url, max_size=self.settings.db_pool_size
+                    )
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_idle())
+        return self._pool
+
+    async def _sweep_idle(self) -> None:
+        interval = max(0.5, self.settings.host_idle_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            evicted = self.cache.evict_idle()
+            if evicted:
+                log.debug("%s passivated %d idle entities", self.name, evicted)
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self._pool is not None:
+            await self._pool.close()
+
+    def handlers(self) -> dict[str, Handler]:
+        raise NotImplementedError
+
+    async def handle(self, payload: bytes) -> bytes:
+        command = decode(payload)
+        handler = self.handlers().get(command["op"])
+        if handler is None:
+            return encode_error(NotFound(f"unknown operation {command['op']!r}", "UNKNOWN_OP"))
+        try:
+            return encode_result(await handler(command["id"], **command["args"]))
+        except DomainError as error:
+            return encode_error(error)
+        except Exception:
+            log.exception("%s failed %s", self.name, command["op"])
+            return encode_error(Unavailable("the operation failed; try again"))
+
+    async def handle_batch(self, payloads: list[bytes]) -> list[bytes]:
+        return list(await asyncio.gather(*(self.handle(payload) for payload in payloads)))
+
+    async def stats(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "pid": os.getpid(),
+            "resident": len(self.cache),
+            "max_entities": self.cache.max_entities,
+            "hits": self.cache.hits,
+            "loads": self.cache.loads,
+            "evictions": self.cache.evictions,
+            "fenced_writes": self.fenced_writes,
+        }
+
+    async def ping(self) -> bool:
+        return True
+
+    # -- entities ---------------------------------------------------------------------
+
+    async def load(self, conn: AsyncConnection, entity_id: str) -> E | None:
+        raise NotImplementedError
+
+    def not_found(self, entity_id: str) -> NotFound:
+        return NotFound(f"no {self.kind} {entity_id!r}")
+
+    async def entity(self, entity_id: str) -> E:
+        """The resident entity, loaded from Postgres when it is not in memory."""
+        cached = self.cache.get(entity_id)
+        if cached is not None:
+            return cached
+        pool = await self.pool()
+        try:
+            async with pool.connection() as conn:
+                loaded = await self.load(conn, entity_id)
+        except psycopg.Error as error:
+            raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
+        if loaded is None:
+            raise self.not_found(entity_id)
+        self.cache.put(entity_id, loaded, loaded=True)
+        return loaded
+
+    async def mutate(
+        self,
+        entity_id: str,
+        change: Callable[[E], tuple[R, bool]],
+        persist: Persist,
+    ) -> R:
+        """Apply ``change`` to a copy, commit it, and only then keep it.
+
+        ``change`` answers its result and whether anything changed. ``persist`` writes
+        the copy fenced on the old version; if another owner moved the row on, the
+        entity is reloaded and the change tried once more.
+        """
+        async with self.cache.gate(entity_id):
+            for attempt in (1, 2):
+                current = await self.entity(entity_id)
+                draft = current.copy()  # type: ignore[attr-defined]
+                draft.version = current.version + 1  # type: ignore[attr-defined]
+                result, changed = change(draft)
+                if not changed:
+                    return result
+                pool = await self.pool()
+                try:
+                    async with pool.connection() as conn, conn.transaction():
+                        await persist(conn, draft, current.version)  # type: ignore[attr-defined]
+                except StaleVersion:
+                    self.fenced_writes += 1
+                    self.cache.drop(entity_id)
+                    log.warning("%s: %s %s was fenced; reloading", self.name, self.kind, entity_id)
+                    if attempt == 2:
+                        raise Unavailable("the record changed under us; try again") from None
+                    continue
+                except psycopg.errors.UniqueViolation as violation:
+                    raise conflict_from(violation) from None
+                except psycopg.Error as error:
+                    self.cache.drop(entity_id)
+                    raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
+                self.cache.put(entity_id, draft)
+                return result
+        raise AssertionError("unreachable")
+
+
+def now_seconds() -> int:
+    return int(time.time())

@@ -1,0 +1,90 @@
+"""Named, detached, restartable Ray actors for the entity hosts, and routing to them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import ray
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+from ..domain.errors import Unavailable
+from ..settings import Settings
+from .license_host import LicenseHost
+from .messages import encode_command, unwrap_reply
+from .rendezvous import owner_index
+from .tenant_host import TenantHost
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "keylight"
+HOST_CONCURRENCY = 1000
+HOST_FAILURES = (ActorDiedError, ActorUnavailableError, RayActorError)
+
+_HOST_CLASSES = {"license": LicenseHost, "tenant": TenantHost}
+
+
+def license_host_count(settings: Settings) -> int:
+    if settings.license_hosts > 0:
+        return settings.license_hosts
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def host_name(kind: str, index: int) -> str:
+    return f"{kind}-host-{index}"
+
+
+def get_or_create_host(kind: str, index: int, settings: Settings) -> ray.actor.ActorHandle:
+    actor_class = ray.remote(_HOST_CLASSES[kind])
+    name = host_name(kind, index)
+    return actor_class.options(
+        name=name,
+        namespace=NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+        max_restarts=-1,
+        max_task_retries=0,
+        max_concurrency=HOST_CONCURRENCY,
+        num_cpus=0,
+    ).remote(settings, name)
+
+
+class HostPool:
+    """One kind of host: which one owns an entity, and calls to it."""
+
+    def __init__(self, kind: str, settings: Settings, count: int) -> None:
+        self.kind = kind
+        self.names = [host_name(kind, index) for index in range(count)]
+        self.handles = [get_or_create_host(kind, index, settings) for index in range(count)]
+
+    def owner(self, entity_id: str) -> ray.actor.ActorHandle:
+        return self.handles[owner_index(self.names, entity_id)]
+
+    async def call(self, op: str, entity_id: str, **args: Any) -> Any:
+        payload = encode_command(op, entity_id, **args)
+        try:
+            reply = await self.owner(entity_id).handle.remote(payload)
+        except HOST_FAILURES as error:
+            log.warning("%s host for %s unavailable: %s", self.kind, op, type(error).__name__)
+            raise Unavailable(f"the {self.kind} host is restarting; try again") from error
+        return unwrap_reply(reply)
+
+    async def call_retrying_reads(self, op: str, entity_id: str, **args: Any) -> Any:
+        """A read may safely be sent again once when its host died under it."""
+        try:
+            return await self.call(op, entity_id, **args)
+        except Unavailable:
+            return await self.call(op, entity_id, **args)
+
+    async def stats(self) -> list[dict[str, Any]]:
+        return [await handle.stats.remote() for handle in self.handles]
+
+    async def ping_all(self) -> None:
+        for handle in self.handles:
+            await handle.ping.remote()
+
+
+class Hosts:
+    def __init__(self, settings: Settings) -> None:
+        self.licenses = HostPool("license", settings, license_host_count(settings))
+        self.tenants = HostPool("tenant", settings, max(1, settings.tenant_hosts))

@@ -1,0 +1,23 @@
+"""The FastAPI application an ingress replica serves."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from . import admin, health, management
+from .errors import install_error_handlers
+from .services import Services
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Keylight on Ray",
+        version="0.1.0",
+        description="Multi-tenant software licensing, wire-compatible with the Keylight SDKs.",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    app.include_router(management.router)
+    return app

@@ -1,0 +1,37 @@
+"""The Ray Serve deployment: one FastAPI ingress, replicated across the cluster."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from ray import serve
+from ray.serve import Application
+
+from ..settings import Settings
+from .app import create_app
+from .services import Services
+
+DEPLOYMENT_NAME = "KeylightIngress"
+MAX_ONGOING_REQUESTS = 1000
+
+
+@serve.ingress()
+class KeylightIngress:
+    async def __init__(self, settings: Settings) -> None:
+        logging.basicConfig(level=logging.INFO)
+        self.services = await Services.start(settings)
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_app(self.services)
+
+
+def build_app(settings: Settings) -> Application:
+    deployment = serve.deployment(
+        KeylightIngress,
+        name=DEPLOYMENT_NAME,
+        num_replicas=settings.ingress_replicas,
+        max_ongoing_requests=MAX_ONGOING_REQUESTS,
+        ray_actor_options={"num_cpus": 0},
+    )
+    return deployment.bind(settings)

@@ -1,0 +1,210 @@
+"""Tenant routes: catalog, licenses and the audit log, under the management token."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from ..actors.license_view import iso_time
+from ..domain.errors import InvalidInput, NotFound
+from ..domain.license import LicenseStatus
+from ..store.audit import list_audit
+from ..store.licenses import key_hash_of, list_licenses
+from .admin import services_of
+from .auth import TenantCaller, require_tenant
+from .pagination import decode_cursor, encode_cursor
+from .schemas import ChangeKeyType, CreateKeyType, CreateProduct, MintLicense
+
+router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
+
+NOT_NULLABLE_KEY_TYPE_FIELDS = ("display_name", "activation_limit", "entitlements",
+                                "fallback_access")
+PageSize = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.post("/products", status_code=201)
+async def create_product(tenant_id: str, body: CreateProduct, request: Request) -> dict[str, Any]:
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    product = await services.hosts.tenants.call(
+        "create_product", tenant_id, product=body.model_dump(), actor=caller.actor
+    )
+    services.tenants.forget(tenant_id)
+    return product
+
+
+@router.post("/products/{product_id}/key-types", status_code=201)
+async def create_key_type(
+    tenant_id: str, product_id: str, body: CreateKeyType, request: Request
+) -> dict[str, Any]:
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    key_type = await services.hosts.tenants.call(
+        "create_key_type",
+        tenant_id,
+        key_type={**body.model_dump(), "product_id": product_id},
+        actor=caller.actor,
+    )
+    services.tenants.forget(tenant_id)
+    return key_type
+
+
+@router.patch("/products/{product_id}/key-types/{key_type_id}")
+async def change_key_type(
+    tenant_id: str, product_id: str, key_type_id: str, body: ChangeKeyType, request: Request
+) -> dict[str, Any]:
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    changes = body.model_dump(exclude_unset=True)
+    for field in NOT_NULLABLE_KEY_TYPE_FIELDS:
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"{field}: may not be null")
+    if not changes:
+        raise InvalidInput("nothing to change")
+    key_type = await services.hosts.tenants.call(
+        "update_key_type",
+        tenant_id,
+        product_id=product_id,
+        key_type_id=key_type_id,
+        changes=changes,
+        actor=caller.actor,
+    )
+    services.tenants.forget(tenant_id)
+    return key_type
+
+
+@router.post("/licenses", status_code=201)
+async def mint_license(tenant_id: str, body: MintLicense, request: Request) -> dict[str, Any]:
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    return await services.hosts.tenants.call(
+        "mint",
+        tenant_id,
+        product_id=body.product_id,
+        key_type_id=body.key_type_id,
+        customer_email=body.customer_email,
+        actor=caller.actor,
+    )
+
+
+@router.get("/licenses")
+async def list_tenant_licenses(
+    tenant_id: str,
+    request: Request,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageSize = 50,
+) -> dict[str, Any]:
+    services = services_of(request)
+    await require_tenant(request, services, tenant_id)
+    if status is not None and status not in {item.value for item in LicenseStatus}:
+        raise InvalidInput("status must be one of active, revoked, reminted")
+    after = decode_cursor(cursor)
+    async with services.pool.connection() as conn:
+        rows = await list_licenses(
+            conn, tenant_id, product_id=product_id, status=status, email=email,
+            after=after, limit=limit + 1,
+        )
+    page, more = rows[:limit], len(rows) > limit
+    return {
+        "data": [_listed_license(row) for row in page],
+        "next_cursor": encode_cursor(page[-1]["created_at"], page[-1]["license_id"])
+        if more else None,
+    }
+
+
+def _listed_license(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "license_id": row["license_id"],
+        "product_id": row["product_id"],
+        "key_type_id": row["key_type_id"],
+        "key_display": row["key_display"],
+        "status": row["status"],
+        "activation_limit": row["activation_limit"],
+        "active_instances": row["active_instances"],
+        "expires_at": iso_time(row["expires_at"]),
+        "entitlements": list(row["entitlements"]),
+        "customer_email": row["customer_email"],
+        "created_at": iso_time(row["created_at"]),
+        "reminted_from": row["reminted_from"],
+    }
+
+
+async def _license_route(request: Request, tenant_id: str, license_id: str
+                         ) -> tuple[TenantCaller, str]:
+    """The caller, and the routing key of a license that belongs to this tenant."""
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    try:
+        uuid.UUID(license_id)
+    except ValueError:
+        raise NotFound("license not found", code="LICENSE_NOT_FOUND") from None
+    async with services.pool.connection() as conn:
+        key_hash = await key_hash_of(conn, tenant_id, license_id)
+    if key_hash is None:
+        raise NotFound("license not found", code="LICENSE_NOT_FOUND")
+    return caller, key_hash
+
+
+@router.get("/licenses/{license_id}")
+async def get_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
+    _, key_hash = await _license_route(request, tenant_id, license_id)
+    return await services_of(request).hosts.licenses.call_retrying_reads(
+        "get", key_hash, tenant_id=tenant_id
+    )
+
+
+@router.post("/licenses/{license_id}/revoke")
+async def revoke_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
+    caller, key_hash = await _license_route(request, tenant_id, license_id)
+    return await services_of(request).hosts.licenses.call(
+        "revoke", key_hash, tenant_id=tenant_id, actor=caller.actor
+    )
+
+
+@router.post("/licenses/{license_id}/remint", status_code=201)
+async def remint_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
+    caller, key_hash = await _license_route(request, tenant_id, license_id)
+    services = services_of(request)
+    current = await services.hosts.licenses.call_retrying_reads(
+        "get", key_hash, tenant_id=tenant_id
+    )
+    key_prefix = caller.snapshot["products"][current["product_id"]]["key_prefix"]
+    return await services.hosts.licenses.call(
+        "remint", key_hash, tenant_id=tenant_id, key_prefix=key_prefix, actor=caller.actor
+    )
+
+
+@router.post("/licenses/{license_id}/instances/{instance_id}/deactivate")
+async def deactivate_instance(
+    tenant_id: str, license_id: str, instance_id: str, request: Request
+) -> dict[str, Any]:
+    caller, key_hash = await _license_route(request, tenant_id, license_id)
+    return await services_of(request).hosts.licenses.call(
+        "deactivate_instance",
+        key_hash,
+        tenant_id=tenant_id,
+        instance_id=instance_id[:64],
+        actor=caller.actor,
+    )
+
+
+@router.get("/audit")
+async def audit_log(
+    tenant_id: str,
+    request: Request,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: PageSize = 100,
+) -> dict[str, Any]:
+    services = services_of(request)
+    await require_tenant(request, services, tenant_id)
+    async with services.pool.connection() as conn:
+        rows = await list_audit(conn, tenant_id, before_id=before, limit=limit)
+    return {
+        "data": [{**row, "created_at": iso_time(row["created_at"])} for row in rows],
+        "next_before": rows[-1]["audit_id"] if len(rows) == limit else None,
+    }

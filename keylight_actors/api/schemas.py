@@ -1,0 +1,74 @@
+"""Request bodies, checked strictly: wrong types, unknown fields and over-long values are 400."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+Identifier = Annotated[StrictStr, Field(pattern=IDENTIFIER_PATTERN)]
+DisplayName = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Email = Annotated[
+    StrictStr, Field(max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+]
+Entitlement = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateTenant(Body):
+    tenant_id: Identifier
+    name: DisplayName
+    sdk_key: StrictBool = True
+
+
+class ChangeLifecycle(Body):
+    lifecycle: Annotated[StrictStr, Field(max_length=32)]
+
+
+class ConnectStripe(Body):
+    stripe_account_id: Annotated[StrictStr, Field(pattern=r"^acct_[A-Za-z0-9]{1,64}$")]
+
+
+class CreateProduct(Body):
+    product_id: Identifier
+    display_name: DisplayName
+    key_prefix: Annotated[StrictStr, Field(pattern=r"^[A-Z0-9]{4}$")]
+    trial_duration_days: Annotated[StrictInt, Field(ge=0, le=365)] = 0
+    free_tier_enabled: StrictBool = False
+
+
+class KeyTypeTerms(Body):
+    display_name: DisplayName
+    activation_limit: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    duration_days: Annotated[StrictInt, Field(ge=1, le=36_500)] | None = None
+    price_in_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)] | None = None
+    currency: Annotated[StrictStr, Field(pattern=r"^[a-z]{3}$")] | None = None
+    recurring_interval: Annotated[StrictStr, Field(max_length=8)] | None = None
+    entitlements: Annotated[list[Entitlement], Field(max_length=64)] = []
+    fallback_access: StrictBool = False
+
+
+class CreateKeyType(KeyTypeTerms):
+    key_type_id: Identifier
+
+
+class ChangeKeyType(Body):
+    display_name: DisplayName | None = None
+    activation_limit: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    duration_days: Annotated[StrictInt, Field(ge=1, le=36_500)] | None = None
+    price_in_cents: Annotated[StrictInt, Field(ge=0, le=100_000_000)] | None = None
+    currency: Annotated[StrictStr, Field(pattern=r"^[a-z]{3}$")] | None = None
+    recurring_interval: Annotated[StrictStr, Field(max_length=8)] | None = None
+    entitlements: Annotated[list[Entitlement], Field(max_length=64)] | None = None
+    fallback_access: StrictBool | None = None
+
+
+class MintLicense(Body):
+    product_id: Identifier
+    key_type_id: Identifier
+    customer_email: Email | None = None

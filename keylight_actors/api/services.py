@@ -1,0 +1,55 @@
+"""What an ingress replica holds: settings, a pool, host handles and caches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from psycopg_pool import AsyncConnectionPool
+
+from ..actors.host_pool import Hosts
+from ..settings import Settings
+from ..store.database import open_pool
+from ..store.migrate import apply_migrations
+from ..store.operator import ensure_operator_token, operator_token_hash
+from .tenant_directory import TenantDirectory
+
+log = logging.getLogger(__name__)
+
+OPERATOR_TOKEN_REFRESH_SECONDS = 5.0
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pool: AsyncConnectionPool
+    hosts: Hosts
+    tenants: TenantDirectory
+    _operator_hash: str | None = None
+    _operator_checked_at: float = 0.0
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Services:
+        assert settings.database_url, "the ingress needs a resolved database URL"
+        await asyncio.to_thread(apply_migrations, settings.database_url)
+        generated = await asyncio.to_thread(
+            ensure_operator_token, settings.database_url, settings.admin_token
+        )
+        if generated:
+            log.warning("generated the operator token (shown once): %s", generated)
+        pool = await open_pool(settings.database_url, max_size=settings.db_pool_size)
+        hosts = Hosts(settings)
+        return cls(settings, pool, hosts, TenantDirectory(hosts.tenants,
+                                                          settings.tenant_cache_seconds))
+
+    async def operator_hash(self) -> str | None:
+        now = time.monotonic()
+        if self._operator_hash is None or now - self._operator_checked_at > (
+            OPERATOR_TOKEN_REFRESH_SECONDS
+        ):
+            async with self.pool.connection() as conn:
+                self._operator_hash = await operator_token_hash(conn)
+            self._operator_checked_at = now
+        return self._operator_hash

@@ -1,0 +1,62 @@
+"""Products and key types: what a tenant sells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .errors import InvalidInput
+
+RECURRING_INTERVALS = frozenset({"day", "week", "month", "year"})
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    display_name: str
+    key_prefix: str
+    status: str = "active"
+    trial_duration_days: int = 0
+    free_tier_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class KeyType:
+    product_id: str
+    key_type_id: str
+    display_name: str
+    activation_limit: int
+    duration_days: int | None = None
+    price_in_cents: int | None = None
+    currency: str | None = None
+    recurring_interval: str | None = None
+    entitlements: tuple[str, ...] = field(default_factory=tuple)
+    fallback_access: bool = False
+    stripe_price_id: str | None = None
+
+    def __post_init__(self) -> None:
+        check_key_type_rules(self)
+
+    def changed(self, **changes: object) -> KeyType:
+        """A copy with ``changes``; a new price forgets the old Stripe price id."""
+        if "price_in_cents" in changes or "currency" in changes or "recurring_interval" in changes:
+            changes.setdefault("stripe_price_id", None)
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def check_key_type_rules(key_type: KeyType) -> None:
+    if key_type.activation_limit < 1:
+        raise InvalidInput("activation_limit must be at least 1")
+    if key_type.duration_days is not None and key_type.duration_days < 1:
+        raise InvalidInput("duration_days must be at least 1 when given")
+    if key_type.price_in_cents is not None:
+        if key_type.price_in_cents < 0:
+            raise InvalidInput("price_in_cents must not be negative")
+        if key_type.currency is None:
+            raise InvalidInput("currency is required with price_in_cents")
+    if key_type.recurring_interval is not None:
+        if key_type.recurring_interval not in RECURRING_INTERVALS:
+            raise InvalidInput("recurring_interval must be one of day, week, month, year")
+        if key_type.price_in_cents is None:
+            raise InvalidInput("recurring_interval needs price_in_cents")
+    if len(set(key_type.entitlements)) != len(key_type.entitlements):
+        raise InvalidInput("entitlements must not repeat")

@@ -1,0 +1,179 @@
+"""LicenseEntity: one license's status, limits, expiry and active instances.
+
+Every operation runs on a copy (see ``copy``); the host commits the copy's recorded
+changes to storage and only then keeps it, so a failed commit changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .catalog import KeyType
+from .errors import ActivationLimitReached, Conflict, NotFound
+from .license_key import generate_license_key, hash_license_key, mask_license_key
+
+SECONDS_PER_DAY = 86_400
+
+
+class LicenseStatus(str, Enum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    REMINTED = "reminted"
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    name: str
+    machine_hash: str | None
+    activated_at: int
+
+
+@dataclass(frozen=True)
+class InstanceAdded:
+    instance: Instance
+
+
+@dataclass(frozen=True)
+class InstanceRemoved:
+    instance_id: str
+    at: int
+
+
+LicenseChange = InstanceAdded | InstanceRemoved
+
+
+@dataclass
+class LicenseEntity:
+    license_id: str
+    tenant_id: str
+    product_id: str
+    key_type_id: str
+    key_hash: str
+    key_display: str
+    status: LicenseStatus
+    activation_limit: int
+    expires_at: int | None
+    entitlements: tuple[str, ...]
+    fallback_access: bool
+    customer_email: str | None
+    created_at: int
+    version: int = 1
+    reminted_from: str | None = None
+    instances: dict[str, Instance] = field(default_factory=dict)
+    changes: list[LicenseChange] = field(default_factory=list)
+
+    @classmethod
+    def mint(
+        cls,
+        *,
+        license_id: str,
+        tenant_id: str,
+        key_prefix: str,
+        key_type: KeyType,
+        customer_email: str | None,
+        now: int,
+    ) -> tuple[LicenseEntity, str]:
+        """A new license and its raw key, which exists only in this answer."""
+        raw_key = generate_license_key(key_prefix)
+        expires_at = (
+            now + key_type.duration_days * SECONDS_PER_DAY if key_type.duration_days else None
+        )
+        license_ = cls(
+            license_id=license_id,
+            tenant_id=tenant_id,
+            product_id=key_type.product_id,
+            key_type_id=key_type.key_type_id,
+            key_hash=hash_license_key(raw_key),
+            key_display=mask_license_key(raw_key),
+            status=LicenseStatus.ACTIVE,
+            activation_limit=key_type.activation_limit,
+            expires_at=expires_at,
+            entitlements=key_type.entitlements,
+            fallback_access=key_type.fallback_access,
+            customer_email=customer_email,
+            created_at=now,
+        )
+        return license_, raw_key
+
+    def copy(self) -> LicenseEntity:
+        return LicenseEntity(
+            **{
+                **self.__dict__,
+                "instances": dict(self.instances),
+                "changes": [],
+            }
+        )
+
+    def is_expired(self, now: int) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    @property
+    def seats_used(self) -> int:
+        return len(self.instances)
+
+    def _require_active(self, action: str) -> None:
+        if self.status is not LicenseStatus.ACTIVE:
+            raise Conflict(
+                f"cannot {action} a license that is {self.status.value}",
+                code="LICENSE_NOT_ACTIVE",
+            )
+
+    def revoke(self) -> bool:
+        """Revoke; answers whether anything changed (revoking twice is harmless)."""
+        if self.status is LicenseStatus.REVOKED:
+            return False
+        self._require_active("revoke")
+        self.status = LicenseStatus.REVOKED
+        return True
+
+    def remint(self, *, new_license_id: str, key_prefix: str, now: int) -> tuple[LicenseEntity, str]:
+        """Retire this key and issue a new one with the same terms and no instances."""
+        self._require_active("remint")
+        self.status = LicenseStatus.REMINTED
+        raw_key = generate_license_key(key_prefix)
+        successor = LicenseEntity(
+            license_id=new_license_id,
+            tenant_id=self.tenant_id,
+            product_id=self.product_id,
+            key_type_id=self.key_type_id,
+            key_hash=hash_license_key(raw_key),
+            key_display=mask_license_key(raw_key),
+            status=LicenseStatus.ACTIVE,
+            activation_limit=self.activation_limit,
+            expires_at=self.expires_at,
+            entitlements=self.entitlements,
+            fallback_access=self.fallback_access,
+            customer_email=self.customer_email,
+            created_at=now,
+            reminted_from=self.license_id,
+        )
+        return successor, raw_key
+
+    def activate(
+        self, *, new_instance_id: str, name: str, machine_hash: str | None, now: int
+    ) -> tuple[Instance, bool]:
+        """Take a seat for a device; the same ``machine_hash`` gets its seat back.
+
+        Answers the instance and whether it is new.
+        """
+        if machine_hash is not None:
+            for instance in self.instances.values():
+                if instance.machine_hash == machine_hash:
+                    return instance, False
+        if self.seats_used >= self.activation_limit:
+            raise ActivationLimitReached(
+                f"activation limit of {self.activation_limit} reached",
+            )
+        instance = Instance(new_instance_id, name, machine_hash, now)
+        self.instances[instance.instance_id] = instance
+        self.changes.append(InstanceAdded(instance))
+        return instance, True
+
+    def deactivate(self, instance_id: str, now: int) -> Instance:
+        instance = self.instances.pop(instance_id, None)
+        if instance is None:
+            raise NotFound("no active instance with that id", code="INSTANCE_NOT_FOUND")
+        self.changes.append(InstanceRemoved(instance_id, now))
+        return instance

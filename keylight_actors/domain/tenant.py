@@ -1,0 +1,104 @@
+"""TenantEntity: a vendor's lifecycle, catalog, credentials and rate limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .catalog import KeyType, Product
+from .errors import Conflict, Forbidden, NotFound, RateLimited
+from .lifecycle import Lifecycle, allows_new_licenses, check_move
+from .rate_limit import SlidingWindowLimit
+
+MINTS_PER_HOUR = 20
+MINT_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class PublicSigningKey:
+    kid: str
+    public_key: str  # base64 of the raw 32 bytes
+    primary: bool
+
+
+@dataclass
+class TenantEntity:
+    tenant_id: str
+    name: str
+    lifecycle: Lifecycle
+    management_token_hash: str
+    checkout_key_hash: str
+    sdk_key_hash: str | None
+    stripe_account_id: str | None = None
+    version: int = 1
+    products: dict[str, Product] = field(default_factory=dict)
+    key_types: dict[tuple[str, str], KeyType] = field(default_factory=dict)
+    signing_keys: dict[str, PublicSigningKey] = field(default_factory=dict)
+    mint_limit: SlidingWindowLimit = field(
+        default_factory=lambda: SlidingWindowLimit(MINTS_PER_HOUR, MINT_WINDOW_SECONDS)
+    )
+
+    def copy(self) -> TenantEntity:
+        return replace(
+            self,
+            products=dict(self.products),
+            key_types=dict(self.key_types),
+            signing_keys=dict(self.signing_keys),
+            mint_limit=self.mint_limit.copy(),
+        )
+
+    @property
+    def primary_kid(self) -> str | None:
+        return next((key.kid for key in self.signing_keys.values() if key.primary), None)
+
+    def move_to(self, target: Lifecycle) -> None:
+        check_move(self.lifecycle, target)
+        self.lifecycle = target
+
+    def product(self, product_id: str) -> Product:
+        product = self.products.get(product_id)
+        if product is None:
+            raise NotFound(f"unknown product {product_id!r}", code="PRODUCT_NOT_FOUND")
+        return product
+
+    def key_type(self, product_id: str, key_type_id: str) -> KeyType:
+        self.product(product_id)
+        key_type = self.key_types.get((product_id, key_type_id))
+        if key_type is None:
+            raise NotFound(f"unknown key type {key_type_id!r}", code="KEY_TYPE_NOT_FOUND")
+        return key_type
+
+    def add_product(self, product: Product) -> None:
+        if product.product_id in self.products:
+            raise Conflict(f"product {product.product_id!r} exists", code="PRODUCT_EXISTS")
+        self.products[product.product_id] = product
+
+    def add_key_type(self, key_type: KeyType) -> None:
+        self.product(key_type.product_id)
+        ident = (key_type.product_id, key_type.key_type_id)
+        if ident in self.key_types:
+            raise Conflict(f"key type {key_type.key_type_id!r} exists", code="KEY_TYPE_EXISTS")
+        self.key_types[ident] = key_type
+
+    def replace_key_type(self, key_type: KeyType) -> None:
+        self.key_type(key_type.product_id, key_type.key_type_id)
+        self.key_types[(key_type.product_id, key_type.key_type_id)] = key_type
+
+    def require_new_licenses_allowed(self) -> None:
+        if not allows_new_licenses(self.lifecycle):
+            raise Forbidden(
+                f"tenant is {self.lifecycle.value}: no new licenses",
+                code="TENANT_NOT_ACTIVE",
+            )
+
+    def authorize_mint(self, product_id: str, key_type_id: str, now: float) -> KeyType:
+        """Check a hand mint and count it against the hourly limit."""
+        self.require_new_licenses_allowed()
+        key_type = self.key_type(product_id, key_type_id)
+        wait = self.mint_limit.retry_after(now)
+        if wait:
+            raise RateLimited(
+                f"at most {MINTS_PER_HOUR} licenses per hour may be minted by hand",
+                retry_after=wait,
+            )
+        self.mint_limit.record(now)
+        return key_type

@@ -1,0 +1,86 @@
+"""Configuration from the environment (DESIGN §7), resolved once and passed to every process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "keylight"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    master_key: str | None = field(default=None, repr=False)
+    admin_token: str | None = field(default=None, repr=False)
+    ray_address: str | None = None
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_connect_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str | None = None
+    platform_fee_bps: int = 50
+    webhook_retry_schedule: tuple[int, ...] = (60, 300, 1800)
+    allow_private_webhook_urls: bool = False
+    license_hosts: int = 0  # 0: one per CPU of the cluster
+    tenant_hosts: int = 1
+    host_max_entities: int = 100_000
+    host_idle_seconds: float = 600.0
+    tenant_cache_seconds: float = 2.0
+    ingress_replicas: int = 1
+    db_pool_size: int = 4
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        schedule = env.get("KEYLIGHT_WEBHOOK_RETRY_SCHEDULE", "60,300,1800")
+        try:
+            retry_schedule = tuple(int(part) for part in schedule.split(",") if part.strip())
+        except ValueError:
+            raise ValueError(
+                "KEYLIGHT_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds"
+            ) from None
+        return cls(
+            database_url=env.get("KEYLIGHT_DATABASE_URL") or None,
+            data_dir=Path(env["KEYLIGHT_DATA_DIR"]) if env.get("KEYLIGHT_DATA_DIR")
+            else default_data_dir(),
+            host=env.get("KEYLIGHT_HOST", "127.0.0.1"),
+            port=_env_int("KEYLIGHT_PORT", 8000),
+            master_key=env.get("KEYLIGHT_MASTER_KEY") or None,
+            admin_token=env.get("KEYLIGHT_ADMIN_TOKEN") or None,
+            ray_address=env.get("KEYLIGHT_RAY_ADDRESS") or None,
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            stripe_connect_webhook_secret=env.get("STRIPE_CONNECT_WEBHOOK_SECRET") or None,
+            stripe_api_base=env.get("STRIPE_API_BASE") or None,
+            platform_fee_bps=_env_int("KEYLIGHT_PLATFORM_FEE_BPS", 50),
+            webhook_retry_schedule=retry_schedule,
+            allow_private_webhook_urls=_env_flag("KEYLIGHT_ALLOW_PRIVATE_WEBHOOK_URLS"),
+            license_hosts=_env_int("KEYLIGHT_LICENSE_HOSTS", 0),
+            tenant_hosts=_env_int("KEYLIGHT_TENANT_HOSTS", 1),
+            host_max_entities=_env_int("KEYLIGHT_HOST_MAX_ENTITIES", 100_000),
+            host_idle_seconds=float(_env_int("KEYLIGHT_HOST_IDLE_SECONDS", 600)),
+            ingress_replicas=_env_int("KEYLIGHT_INGRESS_REPLICAS", 1),
+            db_pool_size=_env_int("KEYLIGHT_DB_POOL_SIZE", 4),
+        )
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

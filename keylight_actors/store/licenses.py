@@ -1,0 +1,203 @@
+"""License rows and their instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from ..domain.license import (
+    Instance,
+    InstanceAdded,
+    InstanceRemoved,
+    LicenseEntity,
+    LicenseStatus,
+)
+from .database import StaleVersion
+
+LICENSE_COLUMNS = """
+    l.license_id::text AS license_id, l.tenant_id, l.product_id, l.key_type_id, l.key_hash,
+    l.key_display, l.status, l.activation_limit,
+    extract(epoch FROM l.expires_at)::bigint AS expires_at,
+    l.entitlements, l.fallback_access, l.customer_email, l.source,
+    l.checkout_session_id, l.reminted_from::text AS reminted_from, l.version,
+    extract(epoch FROM l.created_at)::bigint AS created_at
+"""
+
+
+def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> LicenseEntity:
+    return LicenseEntity(
+        license_id=row["license_id"],
+        tenant_id=row["tenant_id"],
+        product_id=row["product_id"],
+        key_type_id=row["key_type_id"],
+        key_hash=row["key_hash"],
+        key_display=row["key_display"],
+        status=LicenseStatus(row["status"]),
+        activation_limit=row["activation_limit"],
+        expires_at=row["expires_at"],
+        entitlements=tuple(row["entitlements"]),
+        fallback_access=row["fallback_access"],
+        customer_email=row["customer_email"],
+        created_at=row["created_at"],
+        version=row["version"],
+        reminted_from=row["reminted_from"],
+        instances={
+            item["instance_id"]: Instance(
+                item["instance_id"], item["name"], item["machine_hash"], item["activated_at"]
+            )
+            for item in instances
+        },
+    )
+
+
+async def _active_instances(conn: AsyncConnection, license_id: str) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        """SELECT instance_id::text AS instance_id, name, machine_hash,
+                  extract(epoch FROM activated_at)::bigint AS activated_at
+             FROM license_instances
+            WHERE license_id = %s AND deactivated_at IS NULL
+            ORDER BY activated_at, instance_id""",
+        (license_id,),
+    )
+    return await cursor.fetchall()
+
+
+async def load_license(conn: AsyncConnection, key_hash: str) -> LicenseEntity | None:
+    cursor = await conn.execute(
+        f"SELECT {LICENSE_COLUMNS} FROM licenses l WHERE l.key_hash = %s", (key_hash,)
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    return _license_from_row(row, await _active_instances(conn, row["license_id"]))
+
+
+async def key_hash_of(conn: AsyncConnection, tenant_id: str, license_id: str) -> str | None:
+    """The routing key of a license, looked up by its id within one tenant."""
+    cursor = await conn.execute(
+        "SELECT key_hash FROM licenses WHERE license_id = %s AND tenant_id = %s",
+        (license_id, tenant_id),
+    )
+    row = await cursor.fetchone()
+    return row["key_hash"] if row else None
+
+
+async def insert_license(
+    conn: AsyncConnection,
+    license_: LicenseEntity,
+    *,
+    source: str,
+    checkout_session_id: str | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO licenses (license_id, tenant_id, product_id, key_type_id, key_hash,
+                                 key_display, status, activation_limit, expires_at,
+                                 entitlements, fallback_access, customer_email, source,
+                                 checkout_session_id, reminted_from, version, created_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s,
+                   %s, to_timestamp(%s))""",
+        (
+            license_.license_id,
+            license_.tenant_id,
+            license_.product_id,
+            license_.key_type_id,
+            license_.key_hash,
+            license_.key_display,
+            license_.status.value,
+            license_.activation_limit,
+            license_.expires_at,
+            list(license_.entitlements),
+            license_.fallback_access,
+            license_.customer_email,
+            source,
+            checkout_session_id,
+            license_.reminted_from,
+            license_.version,
+            license_.created_at,
+        ),
+    )
+
+
+async def save_license(
+    conn: AsyncConnection, license_: LicenseEntity, expected_version: int
+) -> None:
+    """Write the license and its recorded instance changes, fenced on ``expected_version``."""
+    cursor = await conn.execute(
+        """UPDATE licenses
+              SET status = %s, activation_limit = %s, expires_at = to_timestamp(%s),
+                  entitlements = %s, version = %s, updated_at = now()
+            WHERE license_id = %s AND version = %s""",
+        (
+            license_.status.value,
+            license_.activation_limit,
+            license_.expires_at,
+            list(license_.entitlements),
+            license_.version,
+            license_.license_id,
+            expected_version,
+        ),
+    )
+    if cursor.rowcount != 1:
+        raise StaleVersion(f"license {license_.license_id} moved past version {expected_version}")
+    for change in license_.changes:
+        if isinstance(change, InstanceAdded):
+            instance = change.instance
+            await conn.execute(
+                """INSERT INTO license_instances
+                       (instance_id, license_id, name, machine_hash, activated_at)
+                   VALUES (%s, %s, %s, %s, to_timestamp(%s))""",
+                (
+                    instance.instance_id,
+                    license_.license_id,
+                    instance.name,
+                    instance.machine_hash,
+                    instance.activated_at,
+                ),
+            )
+        elif isinstance(change, InstanceRemoved):
+            await conn.execute(
+                """UPDATE license_instances SET deactivated_at = to_timestamp(%s)
+                    WHERE instance_id = %s AND deactivated_at IS NULL""",
+                (change.at, change.instance_id),
+            )
+
+
+async def list_licenses(
+    conn: AsyncConnection,
+    tenant_id: str,
+    *,
+    product_id: str | None,
+    status: str | None,
+    email: str | None,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Newest first; ``after`` is the (created_at, license_id) of the last row seen."""
+    after_created, after_id = after if after else (None, None)
+    cursor = await conn.execute(
+        f"""SELECT {LICENSE_COLUMNS},
+                   (SELECT count(*) FROM license_instances i
+                     WHERE i.license_id = l.license_id AND i.deactivated_at IS NULL)
+                       AS active_instances
+              FROM licenses l
+             WHERE l.tenant_id = %(tenant)s
+               AND (%(product)s::text IS NULL OR l.product_id = %(product)s)
+               AND (%(status)s::text IS NULL OR l.status = %(status)s)
+               AND (%(email)s::text IS NULL OR lower(l.customer_email) = lower(%(email)s))
+               AND (%(after_created)s::bigint IS NULL
+                    OR (l.created_at, l.license_id)
+                       < (to_timestamp(%(after_created)s), %(after_id)s::uuid))
+             ORDER BY l.created_at DESC, l.license_id DESC
+             LIMIT %(limit)s""",
+        {
+            "tenant": tenant_id,
+            "product": product_id,
+            "status": status,
+            "email": email,
+            "after_created": after_created,
+            "after_id": after_id,
+            "limit": limit,
+        },
+    )
+    return await cursor.fetchall()

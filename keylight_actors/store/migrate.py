@@ -1,0 +1,62 @@
+"""Numbered SQL migrations, applied once each, safely from many processes at once."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+# Any fixed 64-bit number: every process serialises on it while migrating.
+MIGRATION_LOCK_ID = 0x6B65796C69676874
+MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    folder = resources.files("keylight_actors.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = MIGRATION_FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text("utf-8")))
+    return sorted(found, key=lambda migration: migration.number)
+
+
+def apply_migrations(database_url: str) -> list[int]:
+    """Apply what is pending; answers the numbers applied by this call."""
+    applied_now: list[int] = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+        try:
+            conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       number integer PRIMARY KEY,
+                       name text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            done = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+            for migration in available_migrations():
+                if migration.number in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(migration.sql)
+                    conn.execute(
+                        "INSERT INTO schema_migrations (number, name) VALUES (%s, %s)",
+                        (migration.number, migration.name),
+                    )
+                log.info("applied migration %04d_%s", migration.number, migration.name)
+                applied_now.append(migration.number)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
+    return applied_now

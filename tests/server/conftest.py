@@ -1,0 +1,171 @@
+"""One Ray instance and one deployed Serve app per test run; fresh tenants per test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from keylight_actors.settings import Settings
+from keylight_actors.store.encryption import generate_master_key
+
+TEST_HOST_MAX_ENTITIES = 500
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=Path(tmp_path_factory.mktemp("keylight-data")),
+        master_key=generate_master_key(),
+        admin_token="kop_" + secrets.token_hex(32),
+        license_hosts=2,
+        tenant_hosts=1,
+        host_max_entities=TEST_HOST_MAX_ENTITIES,
+        host_idle_seconds=300,
+        tenant_cache_seconds=0.5,
+    )
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    import ray
+
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    ray.init(num_cpus=2, namespace="keylight", include_dashboard=False,
+             configure_logging=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def base_url(settings: Settings, ray_session: None) -> Iterator[str]:
+    from ray import serve
+
+    from keylight_actors.api.deployment import build_app
+
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_app(settings), name="keylight", route_prefix="/", blocking=False)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the Serve app did not become ready in 120 s")
+        time.sleep(0.25)
+    yield url
+    serve.shutdown()
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def operator_headers(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.admin_token}"}
+
+
+@dataclass
+class Tenant:
+    tenant_id: str
+    credentials: dict[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.credentials['management_token']}"}
+
+
+def unique_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def unique_key_prefix() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(4))
+
+
+@pytest.fixture
+def make_tenant(http: httpx.Client, operator_headers: dict[str, str]):
+    def make(*, active: bool = True, **extra: Any) -> Tenant:
+        tenant_id = unique_id("t")
+        answer = http.post("/api/admin/tenants", headers=operator_headers,
+                           json={"tenant_id": tenant_id, "name": "Acme Apps", **extra})
+        assert answer.status_code == 201, answer.text
+        if active:
+            moved = http.patch(f"/api/admin/tenants/{tenant_id}", headers=operator_headers,
+                               json={"lifecycle": "active"})
+            assert moved.status_code == 200, moved.text
+        return Tenant(tenant_id, answer.json())
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant) -> Tenant:
+    return make_tenant()
+
+
+@dataclass
+class Catalog:
+    tenant: Tenant
+    product_id: str
+    key_prefix: str
+    key_type_id: str
+
+
+@pytest.fixture
+def make_catalog(http: httpx.Client):
+    def make(tenant: Tenant, *, activation_limit: int = 3, **key_type: Any) -> Catalog:
+        product_id, prefix, key_type_id = unique_id("app"), unique_key_prefix(), "pro"
+        created = http.post(f"/api/{tenant.tenant_id}/products", headers=tenant.headers,
+                            json={"product_id": product_id, "display_name": "Acme Editor",
+                                  "key_prefix": prefix})
+        assert created.status_code == 201, created.text
+        created = http.post(
+            f"/api/{tenant.tenant_id}/products/{product_id}/key-types", headers=tenant.headers,
+            json={"key_type_id": key_type_id, "display_name": "Pro",
+                  "activation_limit": activation_limit, "entitlements": ["pro"], **key_type})
+        assert created.status_code == 201, created.text
+        return Catalog(tenant, product_id, prefix, key_type_id)
+
+    return make
+
+
+@pytest.fixture
+def catalog(tenant: Tenant, make_catalog) -> Catalog:
+    return make_catalog(tenant)
+
+
+@pytest.fixture
+def mint(http: httpx.Client):
+    def mint_one(catalog: Catalog, **extra: Any) -> dict[str, Any]:
+        answer = http.post(
+            f"/api/{catalog.tenant.tenant_id}/licenses", headers=catalog.tenant.headers,
+            json={"product_id": catalog.product_id, "key_type_id": catalog.key_type_id,
+                  "customer_email": "buyer@example.com", **extra})
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    return mint_one
