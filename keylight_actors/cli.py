@@ -1,0 +1,215 @@
+"""The ``keylight`` command: run the server, migrate, and drive the management API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .settings import Settings
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class CommandFailed(Exception):
+    pass
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides = {
+        "database_url": getattr(args, "database_url", None),
+        "data_dir": Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "ray_address": getattr(args, "ray_address", None),
+    }
+    return settings.with_changes(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from .server import run_server
+
+    run_server(_settings_from(args))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from .bootstrap import resolve_settings
+    from .store.migrate import apply_migrations
+
+    resolved, embedded = resolve_settings(_settings_from(args))
+    try:
+        assert resolved.database_url
+        applied = apply_migrations(resolved.database_url)
+        print(f"applied: {', '.join(f'{n:04d}' for n in applied)}" if applied
+              else "schema is up to date")
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _api(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None
+         ) -> Any:
+    token = args.token or os.environ.get("KEYLIGHT_TOKEN") or os.environ.get(
+        "KEYLIGHT_ADMIN_TOKEN")
+    if not token:
+        raise CommandFailed("no token: pass --token or set KEYLIGHT_TOKEN")
+    try:
+        answer = httpx.request(method, args.url.rstrip("/") + path, json=body, timeout=30,
+                               headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as error:
+        raise CommandFailed(f"cannot reach {args.url}: {error}") from None
+    try:
+        payload = answer.json()
+    except ValueError:
+        payload = {"error": answer.text[:200] or answer.reason_phrase, "code": "HTTP_ERROR"}
+    if answer.status_code >= 400:
+        raise CommandFailed(
+            f"{payload.get('error', 'request failed')} ({payload.get('code', '?')}, "
+            f"HTTP {answer.status_code})")
+    return payload
+
+
+def _print(payload: Any) -> None:
+    print(json.dumps(payload, indent=2))
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> None:
+    created = _api(args, "POST", "/api/admin/tenants",
+                   {"tenant_id": args.tenant_id, "name": args.name,
+                    "sdk_key": not args.no_sdk_key})
+    if args.activate:
+        _api(args, "PATCH", f"/api/admin/tenants/{args.tenant_id}", {"lifecycle": "active"})
+        created["lifecycle"] = "active"
+    _print(created)
+
+
+def cmd_tenant_lifecycle(args: argparse.Namespace) -> None:
+    _print(_api(args, "PATCH", f"/api/admin/tenants/{args.tenant_id}",
+                {"lifecycle": args.lifecycle}))
+
+
+def cmd_product_create(args: argparse.Namespace) -> None:
+    _print(_api(args, "POST", f"/api/{args.tenant}/products",
+                {"product_id": args.product_id, "display_name": args.name,
+                 "key_prefix": args.key_prefix}))
+
+
+def cmd_key_type_create(args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {
+        "key_type_id": args.key_type_id,
+        "display_name": args.name,
+        "activation_limit": args.activation_limit,
+        "entitlements": args.entitlement or [],
+    }
+    if args.duration_days is not None:
+        body["duration_days"] = args.duration_days
+    if args.price_in_cents is not None:
+        body.update(price_in_cents=args.price_in_cents, currency=args.currency)
+    _print(_api(args, "POST", f"/api/{args.tenant}/products/{args.product}/key-types", body))
+
+
+def cmd_license_mint(args: argparse.Namespace) -> None:
+    body = {"product_id": args.product, "key_type_id": args.key_type}
+    if args.email:
+        body["customer_email"] = args.email
+    _print(_api(args, "POST", f"/api/{args.tenant}/licenses", body))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keylight", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server (embedded PostgreSQL by default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--database-url")
+    serve.add_argument("--data-dir")
+    serve.add_argument("--ray-address")
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.add_argument("--database-url")
+    migrate.add_argument("--data-dir")
+    migrate.set_defaults(run=cmd_migrate)
+
+    def api_command(parent: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+        command = parent.add_parser(name, help=help_text)
+        command.add_argument("--url", default=os.environ.get("KEYLIGHT_URL", DEFAULT_URL))
+        command.add_argument("--token", help="operator or management token")
+        return command
+
+    tenant = commands.add_parser("tenant", help="tenants").add_subparsers(dest="sub",
+                                                                          required=True)
+    create = api_command(tenant, "create", "create a tenant")
+    create.add_argument("tenant_id")
+    create.add_argument("--name", required=True)
+    create.add_argument("--no-sdk-key", action="store_true")
+    create.add_argument("--activate", action="store_true", help="also move it to active")
+    create.set_defaults(run=cmd_tenant_create)
+    lifecycle = api_command(tenant, "lifecycle", "move a tenant through its lifecycle")
+    lifecycle.add_argument("tenant_id")
+    lifecycle.add_argument("lifecycle",
+                           choices=["active", "suspended", "closed", "pending_verification"])
+    lifecycle.set_defaults(run=cmd_tenant_lifecycle)
+
+    product = commands.add_parser("product", help="products").add_subparsers(dest="sub",
+                                                                             required=True)
+    create = api_command(product, "create", "create a product")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("product_id")
+    create.add_argument("--name", required=True)
+    create.add_argument("--key-prefix", required=True)
+    create.set_defaults(run=cmd_product_create)
+
+    key_type = commands.add_parser("key-type", help="key types").add_subparsers(dest="sub",
+                                                                                required=True)
+    create = api_command(key_type, "create", "create a key type")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--product", required=True)
+    create.add_argument("key_type_id")
+    create.add_argument("--name", required=True)
+    create.add_argument("--activation-limit", type=int, required=True)
+    create.add_argument("--duration-days", type=int)
+    create.add_argument("--price-in-cents", type=int)
+    create.add_argument("--currency", default="usd")
+    create.add_argument("--entitlement", action="append")
+    create.set_defaults(run=cmd_key_type_create)
+
+    license_ = commands.add_parser("license", help="licenses").add_subparsers(dest="sub",
+                                                                              required=True)
+    mint = api_command(license_, "mint", "mint a license by hand")
+    mint.add_argument("--tenant", required=True)
+    mint.add_argument("--product", required=True)
+    mint.add_argument("--key-type", required=True)
+    mint.add_argument("--email")
+    mint.set_defaults(run=cmd_license_mint)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet = args.command not in {"serve", "migrate"}
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.run(args)
+    except CommandFailed as failure:
+        print(f"keylight: {failure}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"keylight: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

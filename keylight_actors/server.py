@@ -1,0 +1,55 @@
+"""``keylight serve``: a local (or existing) Ray cluster, the entity hosts and the Serve app."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from .bootstrap import resolve_settings
+from .settings import Settings
+from .store.migrate import apply_migrations
+from .store.operator import ensure_operator_token
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "keylight"
+
+
+def run_server(settings: Settings, *, announce=print) -> None:
+    resolved, embedded = resolve_settings(settings)
+    try:
+        assert resolved.database_url
+        applied = apply_migrations(resolved.database_url)
+        if applied:
+            announce(f"applied migrations: {', '.join(f'{n:04d}' for n in applied)}")
+        generated = ensure_operator_token(resolved.database_url, resolved.admin_token)
+        if generated:
+            announce(f"operator token (shown once, keep it safe): {generated}")
+        _serve_until_stopped(resolved, announce)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _serve_until_stopped(settings: Settings, announce) -> None:
+    import ray
+    from ray import serve
+
+    from .api.deployment import build_app
+
+    ray.init(address=settings.ray_address, namespace="keylight", configure_logging=False)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        serve.start(http_options={"host": settings.host, "port": settings.port})
+        serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
+        announce(f"Keylight is listening on http://{settings.host}:{settings.port}")
+        stop.wait()
+        announce("stopping")
+    finally:
+        serve.delete(APP_NAME, _blocking=True) if serve.status().applications else None
+        if settings.ray_address is None:
+            serve.shutdown()
+            ray.shutdown()
