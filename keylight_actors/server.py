@@ -49,7 +49,9 @@ def _serve_until_stopped(settings: Settings, announce) -> None:
         stop.wait()
         announce("stopping")
     finally:
-        serve.delete(APP_NAME, _blocking=True) if serve.status().applications else None
         if settings.ray_address is None:
-            serve.shutdown()
+            # Ctrl-C reaches the local raylet too; shutting Ray down ends Serve with it,
+            # and everything acknowledged is already in Postgres.
             ray.shutdown()
+        else:
+            serve.delete(APP_NAME)
