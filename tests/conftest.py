@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -24,21 +25,32 @@ def _local_server_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh database for this run: on the local server, else on an embedded one."""
-    embedded = None
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local server when it answers, else an embedded one for this run."""
     if _local_server_answers():
-        admin_url = LOCAL_POSTGRES
-    else:
-        from keylight_actors.store.embedded import EmbeddedPostgres
+        yield LOCAL_POSTGRES
+        return
+    from keylight_actors.store.embedded import EmbeddedPostgres
 
-        embedded = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pgdata")))
-        admin_url = embedded.start()
+    embedded = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pgdata")))
+    yield embedded.start()
+    embedded.stop()
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
     name = f"keylight_test_{secrets.token_hex(4)}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    if embedded is not None:
-        embedded.stop()
+    try:
+        yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh database for this run's server."""
+    with fresh_database(postgres_admin_url) as url:
+        yield url

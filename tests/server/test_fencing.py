@@ -1,0 +1,68 @@
+"""Two hosts that both believe they own a license cannot both commit from one version."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from keylight_actors.actors.license_host import LicenseHost
+from keylight_actors.domain.errors import ActivationLimitReached
+from keylight_actors.domain.license_key import hash_license_key
+
+
+def _active_instances(database_url: str, license_id: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM license_instances "
+            "WHERE license_id = %s AND deactivated_at IS NULL", (license_id,)
+        ).fetchone()[0]
+
+
+@pytest.fixture
+async def split_brain(settings):
+    """Two plain host instances outside Ray, sharing the database: a forced split brain."""
+    hosts = (LicenseHost(settings, "rogue-a"), LicenseHost(settings, "rogue-b"))
+    yield hosts
+    for host in hosts:
+        await host.close()
+
+
+async def test_the_second_writer_is_fenced_and_the_seat_limit_holds(
+    split_brain, make_catalog, tenant, mint, database_url
+):
+    host_a, host_b = split_brain
+    catalog = make_catalog(tenant, activation_limit=1)
+    minted = mint(catalog)
+    key_hash = hash_license_key(minted["key"])
+    scope = {"tenant_id": tenant.tenant_id}
+    await host_a.get(key_hash, **scope)
+    await host_b.get(key_hash, **scope)
+
+    await host_a.activate(key_hash, **scope, name="laptop", machine_hash="a" * 64)
+    with pytest.raises(ActivationLimitReached):
+        await host_b.activate(key_hash, **scope, name="desktop", machine_hash="b" * 64)
+
+    assert host_b.fenced_writes == 1
+    assert _active_instances(database_url, minted["license_id"]) == 1
+
+
+async def test_a_fenced_writer_reloads_and_applies_its_change_to_the_newer_state(
+    split_brain, make_catalog, tenant, mint, database_url
+):
+    host_a, host_b = split_brain
+    catalog = make_catalog(tenant, activation_limit=2)
+    minted = mint(catalog)
+    key_hash = hash_license_key(minted["key"])
+    scope = {"tenant_id": tenant.tenant_id}
+    await host_a.get(key_hash, **scope)
+    await host_b.get(key_hash, **scope)
+
+    await host_a.activate(key_hash, **scope, name="laptop", machine_hash="a" * 64)
+    await host_b.activate(key_hash, **scope, name="desktop", machine_hash="b" * 64)
+
+    assert host_b.fenced_writes == 1
+    assert _active_instances(database_url, minted["license_id"]) == 2
+    with psycopg.connect(database_url) as conn:
+        version = conn.execute("SELECT version FROM licenses WHERE license_id = %s",
+                               (minted["license_id"],)).fetchone()[0]
+    assert version == 3
