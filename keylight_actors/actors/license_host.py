@@ -7,16 +7,35 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, Unprocessable
 from ..domain.license import LicenseEntity
+from ..settings import Settings
 from ..store.audit import AuditEntry, record_audit
+from ..store.encryption import SecretSealer, decode_master_key
 from ..store.licenses import insert_license, load_license, save_license
+from ..store.signing_keys import SigningKeyring
 from .entity_host import EntityHost, Handler, now_seconds
-from .license_view import instance_view, license_view
+from .license_view import instance_view, iso_time, license_view
+from .sdk_operations import (
+    LICENSE_NOT_FOUND,
+    LeaseSigner,
+    Outcome,
+    expiry_event,
+    instance_event,
+    new_instance_id,
+    persist_with_events,
+    require_license_for,
+)
 
 
 class LicenseHost(EntityHost[LicenseEntity]):
     kind = "license"
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        super().__init__(settings, name)
+        assert settings.master_key, "hosts need the resolved master key"
+        sealer = SecretSealer(decode_master_key(settings.master_key))
+        self.signer = LeaseSigner(SigningKeyring(self.pool, sealer))
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -25,6 +44,9 @@ class LicenseHost(EntityHost[LicenseEntity]):
             "remint": self.remint,
             "deactivate_instance": self.deactivate_instance,
             "activate": self.activate,
+            "sdk_activate": self.sdk_activate,
+            "sdk_validate": self.sdk_validate,
+            "sdk_deactivate": self.sdk_deactivate,
         }
 
     async def load(self, conn: AsyncConnection, entity_id: str) -> LicenseEntity | None:
@@ -120,3 +142,114 @@ class LicenseHost(EntityHost[LicenseEntity]):
             await save_license(conn, draft, old_version)
 
         return await self.mutate(key_hash, self._for_tenant(tenant_id, apply), persist)
+
+    # -- the SDK protocol ---------------------------------------------------------------
+
+    def not_found_for_sdk(self) -> NotFound:
+        return NotFound(LICENSE_NOT_FOUND, code="LICENSE_NOT_FOUND")
+
+    async def _sdk_entity(self, key_hash: str) -> None:
+        try:
+            await self.entity(key_hash)
+        except NotFound:
+            raise self.not_found_for_sdk() from None
+
+    async def sdk_activate(
+        self, key_hash: str, *, tenant_id: str, product_id: str, name: str,
+        machine_hash: str | None, kid: str,
+    ) -> dict[str, Any]:
+        now = now_seconds()
+        await self._sdk_entity(key_hash)
+        kept: list[LicenseEntity] = []
+
+        def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
+            require_license_for(draft, tenant_id, product_id)
+            if not draft.is_usable:
+                raise self.not_found_for_sdk()
+            kept.append(draft)
+            if draft.is_expired(now):
+                announced = draft.announce_expiry(now)
+                events = (expiry_event(draft),) if announced else ()
+                return Outcome(expired=True, events=events), announced
+            instance, is_new = draft.activate(
+                new_instance_id=new_instance_id(), name=name, machine_hash=machine_hash, now=now
+            )
+            events = (instance_event("license.activated", draft, instance),) if is_new else ()
+            return Outcome(instance=instance, events=events), is_new
+
+        outcome = await self._sdk_mutate(key_hash, apply, now)
+        license_ = kept[-1]
+        if outcome.expired:
+            raise Unprocessable("License has expired", code="LICENSE_EXPIRED")
+        assert outcome.instance is not None
+        return {
+            "instance_id": outcome.instance.instance_id,
+            "lease": await self.signer.lease(license_, outcome.instance.instance_id, kid, now,
+                                             status="active"),
+            "license_expires_at": iso_time(license_.expires_at),
+        }
+
+    async def sdk_validate(
+        self, key_hash: str, *, tenant_id: str, product_id: str, instance_id: str,
+        machine_hash: str | None, kid: str,
+    ) -> dict[str, Any]:
+        now = now_seconds()
+        await self._sdk_entity(key_hash)
+        kept: list[LicenseEntity] = []
+
+        def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
+            require_license_for(draft, tenant_id, product_id)
+            if not draft.is_usable:
+                raise Unprocessable("License has been revoked", code="LICENSE_REVOKED")
+            kept.append(draft)
+            if draft.is_expired(now):
+                announced = draft.announce_expiry(now)
+                events = (expiry_event(draft),) if announced else ()
+                return Outcome(expired=True, events=events), announced
+            instance = draft.instances.get(instance_id)
+            if instance is None or (
+                machine_hash is not None and instance.machine_hash not in (None, machine_hash)
+            ):
+                raise Unprocessable("Instance is not active", code="INSTANCE_NOT_ACTIVE")
+            return Outcome(instance=instance), False
+
+        outcome = await self._sdk_mutate(key_hash, apply, now)
+        license_ = kept[-1]
+        status = "active"
+        if outcome.expired:
+            status = "fallback" if license_.fallback_access else "expired"
+        return {
+            "valid": not outcome.expired,
+            "lease": await self.signer.lease(license_, instance_id, kid, now, status=status),
+            "license_expires_at": iso_time(license_.expires_at),
+        }
+
+    async def sdk_deactivate(
+        self, key_hash: str, *, tenant_id: str, product_id: str, instance_id: str
+    ) -> dict[str, Any]:
+        """Free the instance's seat; an instance already inactive answers the same."""
+        now = now_seconds()
+        await self._sdk_entity(key_hash)
+
+        def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
+            require_license_for(draft, tenant_id, product_id)
+            if instance_id not in draft.instances:
+                return Outcome(), False
+            instance = draft.deactivate(instance_id, now)
+            return Outcome(events=(instance_event("license.deactivated", draft, instance),)), True
+
+        await self._sdk_mutate(key_hash, apply, now)
+        return {"deactivated": True}
+
+    async def _sdk_mutate(self, key_hash: str, apply: Any, now: int) -> Outcome:
+        outcomes: list[Outcome] = []
+
+        def recording(draft: LicenseEntity) -> tuple[Outcome, bool]:
+            outcome, changed = apply(draft)
+            outcomes.append(outcome)
+            return outcome, changed
+
+        async def persist(conn: AsyncConnection, draft: LicenseEntity, old_version: int) -> None:
+            await persist_with_events(conn, draft, old_version, outcomes[-1], now)
+
+        return await self.mutate(key_hash, recording, persist)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-from . import admin, health, management
+from . import admin, health, management, sdk
 from .errors import install_error_handlers
 from .services import Services
 
@@ -20,4 +20,11 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(management.router)
+    app.include_router(sdk.router)
+
+    @app.middleware("http")
+    async def echo_request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        sdk.echo_request_id(request, response)
+        return response
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -20,10 +20,19 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+RESERVED_TENANT_IDS = frozenset({"api", "docs", "redoc", "openapi.json", "healthz", "readyz"})
+
+
 class CreateTenant(Body):
-    tenant_id: Identifier
+    tenant_id: Annotated[Identifier, AfterValidator(lambda value: _not_reserved(value))]
     name: DisplayName
     sdk_key: StrictBool = True
+
+
+def _not_reserved(tenant_id: str) -> str:
+    if tenant_id.lower() in RESERVED_TENANT_IDS:
+        raise ValueError(f"{tenant_id!r} is reserved")
+    return tenant_id
 
 
 class ChangeLifecycle(Body):

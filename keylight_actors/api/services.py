@@ -10,15 +10,19 @@ from dataclasses import dataclass
 from psycopg_pool import AsyncConnectionPool
 
 from ..actors.host_pool import Hosts
+from ..domain.write_throttle import WriteThrottle
 from ..settings import Settings
 from ..store.database import open_pool
+from ..store.encryption import SecretSealer, decode_master_key
 from ..store.migrate import apply_migrations
 from ..store.operator import ensure_operator_token, operator_token_hash
+from ..store.signing_keys import SigningKeyring
 from .tenant_directory import TenantDirectory
 
 log = logging.getLogger(__name__)
 
 OPERATOR_TOKEN_REFRESH_SECONDS = 5.0
+KEYLESS_WRITE_INTERVAL_SECONDS = 6 * 3600
 
 
 @dataclass
@@ -27,6 +31,8 @@ class Services:
     pool: AsyncConnectionPool
     hosts: Hosts
     tenants: TenantDirectory
+    keyring: SigningKeyring
+    keyless_throttle: WriteThrottle
     _operator_hash: str | None = None
     _operator_checked_at: float = 0.0
 
@@ -41,8 +47,20 @@ class Services:
             log.warning("generated the operator token (shown once): %s", generated)
         pool = await open_pool(settings.database_url, max_size=settings.db_pool_size)
         hosts = Hosts(settings)
-        return cls(settings, pool, hosts, TenantDirectory(hosts.tenants,
-                                                          settings.tenant_cache_seconds))
+
+        async def pool_source() -> AsyncConnectionPool:
+            return pool
+
+        assert settings.master_key, "the ingress needs the resolved master key"
+        keyring = SigningKeyring(pool_source, SecretSealer(decode_master_key(settings.master_key)))
+        return cls(
+            settings,
+            pool,
+            hosts,
+            TenantDirectory(hosts.tenants, settings.tenant_cache_seconds),
+            keyring,
+            WriteThrottle(KEYLESS_WRITE_INTERVAL_SECONDS),
+        )
 
     async def operator_hash(self) -> str | None:
         now = time.monotonic()

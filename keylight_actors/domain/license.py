@@ -61,6 +61,7 @@ class LicenseEntity:
     created_at: int
     version: int = 1
     reminted_from: str | None = None
+    expiry_announced: bool = False
     instances: dict[str, Instance] = field(default_factory=dict)
     changes: list[LicenseChange] = field(default_factory=list)
 
@@ -108,6 +109,18 @@ class LicenseEntity:
 
     def is_expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at
+
+    def announce_expiry(self, now: int) -> bool:
+        """True exactly once: the first time expiry is noticed, to announce it."""
+        if self.expiry_announced or not self.is_expired(now):
+            return False
+        self.expiry_announced = True
+        return True
+
+    @property
+    def is_usable(self) -> bool:
+        """Revoked and reminted keys answer as if unknown on activation."""
+        return self.status is LicenseStatus.ACTIVE
 
     @property
     def seats_used(self) -> int:

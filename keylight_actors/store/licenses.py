@@ -21,6 +21,7 @@ LICENSE_COLUMNS = """
     extract(epoch FROM l.expires_at)::bigint AS expires_at,
     l.entitlements, l.fallback_access, l.customer_email, l.source,
     l.checkout_session_id, l.reminted_from::text AS reminted_from, l.version,
+    l.expiry_announced,
     extract(epoch FROM l.created_at)::bigint AS created_at
 """
 
@@ -42,6 +43,7 @@ def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> L
         created_at=row["created_at"],
         version=row["version"],
         reminted_from=row["reminted_from"],
+        expiry_announced=row["expiry_announced"],
         instances={
             item["instance_id"]: Instance(
                 item["instance_id"], item["name"], item["machine_hash"], item["activated_at"]
@@ -126,13 +128,14 @@ async def save_license(
     cursor = await conn.execute(
         """UPDATE licenses
               SET status = %s, activation_limit = %s, expires_at = to_timestamp(%s),
-                  entitlements = %s, version = %s, updated_at = now()
+                  entitlements = %s, expiry_announced = %s, version = %s, updated_at = now()
             WHERE license_id = %s AND version = %s""",
         (
             license_.status.value,
             license_.activation_limit,
             license_.expires_at,
             list(license_.entitlements),
+            license_.expiry_announced,
             license_.version,
             license_.license_id,
             expected_version,
@@ -201,3 +204,16 @@ async def list_licenses(
         },
     )
     return await cursor.fetchall()
+
+
+async def key_hash_of_instance(
+    conn: AsyncConnection, tenant_id: str, product_id: str, instance_id: str
+) -> str | None:
+    """The routing key of the license an instance belongs to (for deactivate by id alone)."""
+    cursor = await conn.execute(
+        """SELECT l.key_hash FROM license_instances i JOIN licenses l USING (license_id)
+            WHERE i.instance_id = %s AND l.tenant_id = %s AND l.product_id = %s""",
+        (instance_id, tenant_id, product_id),
+    )
+    row = await cursor.fetchone()
+    return row["key_hash"] if row else None

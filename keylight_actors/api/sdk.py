@@ -1,0 +1,155 @@
+"""The SDK-facing protocol (Keylight v3): activate, validate, deactivate, keyless, config."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..domain.credentials import credential_matches
+from ..domain.errors import Forbidden, NotFound, Unauthorized
+from ..domain.license_key import hash_license_key
+from ..domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
+from ..domain.product_config import sign_product_config
+from ..store.keyless import record_keyless_instance
+from ..store.licenses import key_hash_of_instance
+from .admin import services_of
+from .sdk_schemas import ActivateRequest, DeactivateRequest, KeylessRequest, ValidateRequest
+
+router = APIRouter(tags=["sdk"])
+
+SDK_KEY_HEADER = "x-keylight-sdk-key"
+REQUEST_ID_HEADER = "X-Keylight-Request-Id"
+REQUEST_ID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}$")
+
+
+def echo_request_id(request: Request, response: Any) -> None:
+    request_id = request.headers.get(REQUEST_ID_HEADER, "")
+    if REQUEST_ID_PATTERN.match(request_id):
+        response.headers[REQUEST_ID_HEADER] = request_id
+
+
+async def sdk_tenant(request: Request, tenant_id: str, product_id: str) -> dict[str, Any]:
+    """The tenant snapshot, once the SDK key and the product are checked."""
+    services = services_of(request)
+    snapshot = await services.tenants.snapshot(tenant_id)
+    presented = request.headers.get(SDK_KEY_HEADER)
+    required = snapshot["sdk_key_hash"]
+    if (required is not None or presented is not None) and not credential_matches(
+        presented, required
+    ):
+        raise Unauthorized("invalid or missing SDK key", code="INVALID_SDK_KEY")
+    if Lifecycle(snapshot["lifecycle"]) is Lifecycle.CLOSED:
+        raise Forbidden("this vendor's account is closed", code="TENANT_CLOSED")
+    if product_id not in snapshot["products"]:
+        raise NotFound("Product not found", code="PRODUCT_NOT_FOUND")
+    return snapshot
+
+
+def _product_active(snapshot: dict[str, Any], product_id: str) -> bool:
+    return snapshot["products"][product_id]["status"] == "active"
+
+
+@router.post("/{tenant_id}/{product_id}/activate")
+async def activate(tenant_id: str, product_id: str, body: ActivateRequest, request: Request
+                   ) -> dict[str, Any]:
+    snapshot = await sdk_tenant(request, tenant_id, product_id)
+    if not allows_new_licenses(Lifecycle(snapshot["lifecycle"])):
+        raise Forbidden("this vendor cannot activate new devices now", code="TENANT_NOT_ACTIVE")
+    if not _product_active(snapshot, product_id):
+        raise Forbidden("this product is not available", code="PRODUCT_NOT_ACTIVE")
+    answer = await services_of(request).hosts.licenses.call(
+        "sdk_activate",
+        hash_license_key(body.license_key),
+        tenant_id=tenant_id,
+        product_id=product_id,
+        name=body.instance_name,
+        machine_hash=body.machine_hash,
+        kid=snapshot["primary_kid"],
+    )
+    return {"activated": True, **answer, "error": None}
+
+
+@router.post("/{tenant_id}/{product_id}/validate")
+async def validate(tenant_id: str, product_id: str, body: ValidateRequest, request: Request
+                   ) -> JSONResponse:
+    snapshot = await sdk_tenant(request, tenant_id, product_id)
+    if not allows_validation(Lifecycle(snapshot["lifecycle"])):
+        raise Forbidden("this vendor cannot validate licenses now", code="TENANT_NOT_ACTIVE")
+    answer = await services_of(request).hosts.licenses.call(
+        "sdk_validate",
+        hash_license_key(body.license_key),
+        tenant_id=tenant_id,
+        product_id=product_id,
+        instance_id=body.instance_id,
+        machine_hash=body.machine_hash,
+        kid=snapshot["primary_kid"],
+    )
+    if answer["valid"]:
+        return JSONResponse(answer)
+    return JSONResponse(
+        {**answer, "error": "License has expired", "code": "LICENSE_EXPIRED"},
+        status_code=422,
+    )
+
+
+@router.post("/{tenant_id}/{product_id}/deactivate")
+async def deactivate(tenant_id: str, product_id: str, body: DeactivateRequest, request: Request
+                     ) -> dict[str, Any]:
+    await sdk_tenant(request, tenant_id, product_id)
+    services = services_of(request)
+    key_hash: str | None
+    if body.license_key is not None:
+        key_hash = hash_license_key(body.license_key)
+    else:
+        try:
+            uuid.UUID(body.instance_id)
+        except ValueError:
+            return {"deactivated": True}
+        async with services.pool.connection() as conn:
+            key_hash = await key_hash_of_instance(conn, tenant_id, product_id, body.instance_id)
+        if key_hash is None:
+            return {"deactivated": True}
+    return await services.hosts.licenses.call(
+        "sdk_deactivate", key_hash, tenant_id=tenant_id, product_id=product_id,
+        instance_id=body.instance_id,
+    )
+
+
+async def _signed_config(request: Request, snapshot: dict[str, Any], product_id: str
+                         ) -> dict[str, Any]:
+    product = snapshot["products"][product_id]
+    kid = snapshot["primary_kid"]
+    key = await services_of(request).keyring.key(snapshot["tenant_id"], kid)
+    return sign_product_config(
+        key,
+        kid=kid,
+        tenant_id=snapshot["tenant_id"],
+        product_id=product_id,
+        trial_duration_days=product["trial_duration_days"],
+        free_tier_enabled=product["free_tier_enabled"],
+        issued_at=int(time.time()),
+    )
+
+
+@router.post("/{tenant_id}/{product_id}/keyless")
+async def keyless(tenant_id: str, product_id: str, body: KeylessRequest, request: Request
+                  ) -> dict[str, Any]:
+    snapshot = await sdk_tenant(request, tenant_id, product_id)
+    services = services_of(request)
+    if services.keyless_throttle.due((tenant_id, product_id, body.instance_id)):
+        async with services.pool.connection() as conn, conn.transaction():
+            await record_keyless_instance(
+                conn, tenant_id, product_id, body.instance_id, body.state, body.machine_hash
+            )
+    return await _signed_config(request, snapshot, product_id)
+
+
+@router.get("/{tenant_id}/{product_id}/config")
+async def config(tenant_id: str, product_id: str, request: Request) -> dict[str, Any]:
+    snapshot = await sdk_tenant(request, tenant_id, product_id)
+    return await _signed_config(request, snapshot, product_id)
