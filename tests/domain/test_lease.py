@@ -41,8 +41,7 @@ def _conformance_dir() -> Path:
         if (candidate / VECTORS_FILE).is_file():
             return candidate
     raise FileNotFoundError(
-        f"{VECTORS_FILE} not found in {[str(c) for c in candidates]}; "
-        "set KEYLIGHT_CONFORMANCE_DIR"
+        f"{VECTORS_FILE} not found in {[str(c) for c in candidates]}; set KEYLIGHT_CONFORMANCE_DIR"
     )
 
 

@@ -70,9 +70,7 @@ def test_signing_message_is_the_cfg1_pipe_string() -> None:
 
 def test_signature_verifies_with_plain_pynacl_over_the_cfg1_message() -> None:
     config = _config(free_tier_enabled=True)
-    message = (
-        f"cfg1|k1|acme|editor|{config['issued_at']}|{config['expires_at']}|14|true".encode()
-    )
+    message = f"cfg1|k1|acme|editor|{config['issued_at']}|{config['expires_at']}|14|true".encode()
     VerifyKey(TRUSTED["k1"]).verify(message, base64.b64decode(config["signature"]))
 
 
