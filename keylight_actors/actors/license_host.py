@@ -7,13 +7,16 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from ..domain.errors import NotFound, Unprocessable
-from ..domain.license import LicenseEntity
+from ..domain.errors import Conflict, NotFound, Unprocessable
+from ..domain.license import LicenseEntity, LicenseStatus
 from ..settings import Settings
 from ..store.audit import AuditEntry, record_audit
 from ..store.encryption import SecretSealer, decode_master_key
+from ..store.events import OutboundEvent, insert_event
 from ..store.licenses import insert_license, load_license, save_license
+from ..store.renewals import record_renewal
 from ..store.signing_keys import SigningKeyring
+from ..store.stripe_events import mark_processed
 from .entity_host import EntityHost, Handler, now_seconds
 from .license_view import instance_view, iso_time, license_view
 from .sdk_operations import (
@@ -47,6 +50,9 @@ class LicenseHost(EntityHost[LicenseEntity]):
             "sdk_activate": self.sdk_activate,
             "sdk_validate": self.sdk_validate,
             "sdk_deactivate": self.sdk_deactivate,
+            "stripe_revoke": self.stripe_revoke,
+            "stripe_renew": self.stripe_renew,
+            "stripe_expire": self.stripe_expire,
         }
 
     async def load(self, conn: AsyncConnection, entity_id: str) -> LicenseEntity | None:
@@ -253,3 +259,74 @@ class LicenseHost(EntityHost[LicenseEntity]):
             await persist_with_events(conn, draft, old_version, outcomes[-1], now)
 
         return await self.mutate(key_hash, recording, persist)
+
+    # -- Stripe's effects on a license -----------------------------------------------
+
+    async def _stripe_change(
+        self, key_hash: str, tenant_id: str, event_id: str, action: str,
+        change: Any, announce: Any, extra_persist: Any = None,
+    ) -> dict[str, Any]:
+        """Apply a Stripe-caused change with its event and the event's processed mark."""
+        now = now_seconds()
+        announcements: list[OutboundEvent | None] = []
+
+        def apply(draft: LicenseEntity) -> tuple[dict[str, Any], bool]:
+            announcements.append(announce(draft, change(draft, now)))
+            return license_view(draft), True
+
+        async def persist(conn: AsyncConnection, draft: LicenseEntity, old_version: int) -> None:
+            await mark_processed(conn, event_id, tenant_id)
+            await save_license(conn, draft, old_version)
+            if extra_persist is not None:
+                await extra_persist(conn, draft)
+            if announcements[-1] is not None:
+                await insert_event(conn, announcements[-1], now)
+            await record_audit(conn, AuditEntry("stripe", action, tenant_id, draft.license_id,
+                                                {"event_id": event_id}))
+
+        return await self.mutate(key_hash, self._for_tenant(tenant_id, apply), persist)
+
+    async def stripe_revoke(
+        self, key_hash: str, *, tenant_id: str, event_id: str, reason: str
+    ) -> dict[str, Any]:
+        def change(draft: LicenseEntity, now: int) -> bool:
+            return draft.status is LicenseStatus.ACTIVE and draft.revoke()
+
+        def announce(draft: LicenseEntity, changed: bool) -> OutboundEvent | None:
+            return OutboundEvent(tenant_id, "license.refunded", {
+                "license_id": draft.license_id, "product_id": draft.product_id,
+                "reason": reason}) if changed else None
+
+        return await self._stripe_change(key_hash, tenant_id, event_id, "license.refund_revoke",
+                                         change, announce)
+
+    async def stripe_renew(
+        self, key_hash: str, *, tenant_id: str, event_id: str, invoice_id: str,
+        duration_days: int | None,
+    ) -> dict[str, Any]:
+        def change(draft: LicenseEntity, now: int) -> bool:
+            return draft.renew(duration_days)
+
+        def announce(draft: LicenseEntity, changed: bool) -> OutboundEvent | None:
+            return OutboundEvent(tenant_id, "subscription.renewed", {
+                "license_id": draft.license_id, "product_id": draft.product_id,
+                "invoice_id": invoice_id, "expires_at": iso_time(draft.expires_at)})
+
+        async def record_invoice(conn: AsyncConnection, draft: LicenseEntity) -> None:
+            if not await record_renewal(conn, invoice_id, draft.license_id, draft.expires_at):
+                raise Conflict("this invoice already renewed the license",
+                               code="INVOICE_ALREADY_APPLIED")
+
+        return await self._stripe_change(key_hash, tenant_id, event_id, "license.renew",
+                                         change, announce, record_invoice)
+
+    async def stripe_expire(self, key_hash: str, *, tenant_id: str, event_id: str
+                            ) -> dict[str, Any]:
+        def change(draft: LicenseEntity, now: int) -> bool:
+            return draft.expire(now)
+
+        def announce(draft: LicenseEntity, announced: bool) -> OutboundEvent | None:
+            return expiry_event(draft) if announced else None
+
+        return await self._stripe_change(key_hash, tenant_id, event_id, "license.expire",
+                                         change, announce)

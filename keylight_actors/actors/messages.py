@@ -24,6 +24,7 @@ _ERROR_KINDS: dict[str, type[errors.DomainError]] = {
         errors.Unprocessable,
         errors.RateLimited,
         errors.Unavailable,
+        errors.UpstreamFailed,
     )
 }
 

@@ -19,7 +19,7 @@ from ..domain.credentials import (
     generate_credential,
     hash_credential,
 )
-from ..domain.errors import InvalidInput, NotFound, Unavailable
+from ..domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from ..domain.license import LicenseEntity
 from ..domain.license_key import is_valid_key_prefix
 from ..domain.lifecycle import Lifecycle, parse_lifecycle
@@ -30,7 +30,8 @@ from ..store.audit import AuditEntry, record_audit
 from ..store.conflicts import conflict_from
 from ..store.encryption import SecretSealer, decode_master_key
 from ..store.events import OutboundEvent, insert_event
-from ..store.licenses import insert_license
+from ..store.licenses import insert_license, license_for_session
+from ..store.stripe_events import mark_processed
 from .entity_host import EntityHost, Handler, now_seconds
 from .license_view import license_view
 
@@ -76,6 +77,9 @@ class TenantHost(EntityHost[TenantEntity]):
             "create_key_type": self.create_key_type,
             "update_key_type": self.update_key_type,
             "mint": self.mint,
+            "authorize_checkout": self.authorize_checkout,
+            "set_manual_stripe": self.set_manual_stripe,
+            "mint_from_checkout": self.mint_from_checkout,
         }
 
     async def load(self, conn: AsyncConnection, entity_id: str) -> TenantEntity | None:
@@ -315,3 +319,97 @@ class TenantHost(EntityHost[TenantEntity]):
             )
 
         return await self.mutate(tenant_id, apply, persist)
+
+    # -- payments -----------------------------------------------------------------------
+
+    async def authorize_checkout(
+        self, tenant_id: str, *, product_id: str, key_type_id: str, platform_ready: bool
+    ) -> dict[str, Any]:
+        """Count a checkout against the exact per-tenant minute limit (in memory, rebuilt
+        from recorded sessions after a restart)."""
+        async with self.cache.gate(tenant_id):
+            tenant = await self.entity(tenant_id)
+            key_type = tenant.authorize_checkout(
+                product_id, key_type_id, now_seconds(), platform_ready=platform_ready
+            )
+            return {
+                "key_type": dataclasses.asdict(key_type),
+                "product_name": tenant.product(product_id).display_name,
+                "stripe_account_id": tenant.stripe_account_id,
+                "manual": tenant.stripe_manual,
+            }
+
+    async def set_manual_stripe(
+        self, tenant_id: str, *, secret_key: str, webhook_secret: str, actor: str
+    ) -> dict[str, Any]:
+        sealed_key = self._sealer.seal(secret_key.encode())
+        sealed_webhook = self._sealer.seal(webhook_secret.encode())
+
+        def apply(draft: TenantEntity) -> tuple[dict[str, Any], bool]:
+            draft.stripe_manual = True
+            return tenant_snapshot(draft), True
+
+        async def persist(conn: AsyncConnection, draft: TenantEntity, old_version: int) -> None:
+            await tenant_rows.save_tenant(conn, draft, old_version)
+            await tenant_rows.save_manual_stripe_secrets(conn, tenant_id, sealed_key,
+                                                         sealed_webhook)
+            await record_audit(conn, AuditEntry(actor, "tenant.stripe_manual", tenant_id,
+                                                tenant_id))
+
+        return await self.mutate(tenant_id, apply, persist)
+
+    async def mint_from_checkout(
+        self,
+        tenant_id: str,
+        *,
+        event_id: str,
+        session_id: str,
+        product_id: str,
+        key_type_id: str,
+        customer_email: str | None,
+        stripe_ids: dict[str, str | None],
+    ) -> dict[str, Any]:
+        """Mint for a paid session: at most one license per session, once per event."""
+        now = now_seconds()
+        minted: list[tuple[LicenseEntity, str]] = []
+
+        def apply(draft: TenantEntity) -> tuple[dict[str, Any], bool]:
+            if draft.lifecycle is Lifecycle.CLOSED:
+                raise Forbidden("the tenant is closed", code="TENANT_CLOSED")
+            key_type = draft.key_type(product_id, key_type_id)
+            license_, raw_key = LicenseEntity.mint(
+                license_id=str(uuid.uuid4()),
+                tenant_id=tenant_id,
+                key_prefix=draft.product(product_id).key_prefix,
+                key_type=key_type,
+                customer_email=customer_email,
+                now=now,
+            )
+            minted.append((license_, raw_key))
+            return {"license_id": license_.license_id}, True
+
+        async def persist(conn: AsyncConnection, draft: TenantEntity, old_version: int) -> None:
+            license_, raw_key = minted[-1]
+            await mark_processed(conn, event_id, tenant_id)
+            await tenant_rows.save_tenant(conn, draft, old_version)
+            existing = await license_for_session(conn, session_id)
+            if existing is not None:
+                minted[-1] = (dataclasses.replace(license_, license_id=existing), "")
+                return
+            await insert_license(conn, license_, source="stripe", checkout_session_id=session_id,
+                                 stripe_ids=stripe_ids)
+            await insert_event(conn, OutboundEvent(tenant_id, "license.created", {
+                "license_id": license_.license_id,
+                "key": raw_key,
+                "product_id": product_id,
+                "key_type_id": key_type_id,
+                "customer_email": customer_email,
+                "session_id": session_id,
+            }), now)
+            await record_audit(conn, AuditEntry(
+                "stripe", "license.mint", tenant_id, license_.license_id,
+                {"session_id": session_id, "event_id": event_id}))
+
+        await self.mutate(tenant_id, apply, persist)
+        license_, raw_key = minted[-1]
+        return {"license_id": license_.license_id, "minted": bool(raw_key)}

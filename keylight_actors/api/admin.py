@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
+from ..domain.errors import NotFound
+from ..store.stripe_events import list_events, load_event
 from .auth import require_operator
 from .schemas import ChangeLifecycle, ConnectStripe, CreateTenant
 from .services import Services
+from .stripe_processing import process_event
 
 router = APIRouter(prefix="/api/admin", tags=["operator"])
 
@@ -68,3 +71,32 @@ async def get_tenant(tenant_id: str, request: Request) -> dict[str, Any]:
     services = services_of(request)
     await require_operator(request, services)
     return public_tenant_view(await services.tenants.snapshot(tenant_id))
+
+
+@router.get("/stripe/events")
+async def list_stripe_events(
+    request: Request,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Stripe events kept by the inbox, e.g. ``?status=unroutable`` or ``failed``."""
+    services = services_of(request)
+    await require_operator(request, services)
+    async with services.pool.connection() as conn:
+        rows = await list_events(conn, status=status, limit=limit)
+    return {"data": rows}
+
+
+@router.post("/stripe/events/{event_id}/replay")
+async def replay_stripe_event(event_id: str, request: Request) -> dict[str, Any]:
+    """Process a kept event again (after connecting its account, say)."""
+    services = services_of(request)
+    await require_operator(request, services)
+    async with services.pool.connection() as conn:
+        stored = await load_event(conn, event_id[:255])
+    if stored is None:
+        raise NotFound("no such Stripe event", code="EVENT_NOT_FOUND")
+    if stored["status"] == "processed":
+        return {"event_id": event_id, "status": "processed"}
+    status = await process_event(services, stored["payload"], stored["endpoint"])
+    return {"event_id": event_id, "status": status}

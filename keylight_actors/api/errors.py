@@ -22,6 +22,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.Conflict: 409,
     errors.Unprocessable: 422,
     errors.RateLimited: 429,
+    errors.UpstreamFailed: 502,
     errors.Unavailable: 503,
 }
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ..actors.license_view import iso_time
-from ..domain.errors import InvalidInput, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.license import LicenseStatus
 from ..store.audit import list_audit
 from ..store.licenses import key_hash_of, list_licenses
@@ -16,12 +16,42 @@ from .admin import services_of
 from .auth import TenantCaller, require_tenant
 from .pagination import decode_cursor, encode_cursor
 from .schemas import ChangeKeyType, CreateKeyType, CreateProduct, MintLicense
+from .services import Services
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 
 NOT_NULLABLE_KEY_TYPE_FIELDS = ("display_name", "activation_limit", "entitlements",
                                 "fallback_access")
 PageSize = Annotated[int, Query(ge=1, le=200)]
+PRICE_FIELDS = frozenset({"price_in_cents", "currency", "recurring_interval"})
+
+
+async def stripe_price_for(
+    services: Services, snapshot: dict[str, Any], product_id: str, terms: dict[str, Any]
+) -> str | None:
+    """Create the Stripe Price for priced terms on a connected tenant; None otherwise."""
+    if terms.get("price_in_cents") is None or not terms.get("currency"):
+        return None
+    settings = services.settings
+    if snapshot["stripe_account_id"] and settings.stripe_secret_key:
+        api_key, account = settings.stripe_secret_key, snapshot["stripe_account_id"]
+    else:
+        secrets = await services.manual_stripe_secrets(snapshot["tenant_id"])
+        if secrets is None:
+            return None
+        api_key, account = secrets[0], None
+    product = snapshot["products"][product_id]
+    params: dict[str, Any] = {
+        "unit_amount": terms["price_in_cents"],
+        "currency": terms["currency"],
+        "product_data": {"name": f"{product['display_name']} — {terms['display_name']}"},
+        "metadata": {"tenant_id": snapshot["tenant_id"], "product_id": product_id,
+                     "key_type_id": terms["key_type_id"]},
+    }
+    if terms.get("recurring_interval"):
+        params["recurring"] = {"interval": terms["recurring_interval"]}
+    return await services.stripe.create_price(
+        api_key, params, account=account, idempotency_key=f"keylight-price-{uuid.uuid4()}")
 
 
 @router.post("/products", status_code=201)
@@ -41,10 +71,17 @@ async def create_key_type(
 ) -> dict[str, Any]:
     services = services_of(request)
     caller = await require_tenant(request, services, tenant_id)
+    terms = body.model_dump()
+    snapshot = await services.tenants.fresh_snapshot(tenant_id)
+    if product_id not in snapshot["products"]:
+        raise NotFound(f"unknown product {product_id!r}", code="PRODUCT_NOT_FOUND")
+    if body.key_type_id in snapshot["key_types"].get(product_id, {}):
+        raise Conflict(f"key type {body.key_type_id!r} exists", code="KEY_TYPE_EXISTS")
+    price_id = await stripe_price_for(services, snapshot, product_id, terms)
     key_type = await services.hosts.tenants.call(
         "create_key_type",
         tenant_id,
-        key_type={**body.model_dump(), "product_id": product_id},
+        key_type={**terms, "product_id": product_id, "stripe_price_id": price_id},
         actor=caller.actor,
     )
     services.tenants.forget(tenant_id)
@@ -63,6 +100,13 @@ async def change_key_type(
             raise InvalidInput(f"{field}: may not be null")
     if not changes:
         raise InvalidInput("nothing to change")
+    if PRICE_FIELDS & changes.keys():
+        snapshot = await services.tenants.fresh_snapshot(tenant_id)
+        current = snapshot["key_types"].get(product_id, {}).get(key_type_id)
+        if current is None:
+            raise NotFound(f"unknown key type {key_type_id!r}", code="KEY_TYPE_NOT_FOUND")
+        changes["stripe_price_id"] = await stripe_price_for(
+            services, snapshot, product_id, {**current, **changes})
     key_type = await services.hosts.tenants.call(
         "update_key_type",
         tenant_id,

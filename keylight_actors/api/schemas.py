@@ -81,3 +81,19 @@ class MintLicense(Body):
     product_id: Identifier
     key_type_id: Identifier
     customer_email: Email | None = None
+
+
+HttpUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://[^\s/$.?#][^\s]*$")]
+
+
+class CreateCheckout(Body):
+    product_id: Identifier
+    key_type_id: Identifier
+    success_url: HttpUrl
+    cancel_url: HttpUrl
+    customer_email: Email | None = None
+
+
+class ManualStripe(Body):
+    secret_key: Annotated[StrictStr, Field(pattern=r"^(sk|rk)_(test|live)_[A-Za-z0-9]{1,200}$")]
+    webhook_secret: Annotated[StrictStr, Field(pattern=r"^whsec_[A-Za-z0-9+/=]{1,200}$")]

@@ -11,12 +11,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..actors.host_pool import Hosts
 from ..domain.write_throttle import WriteThrottle
+from ..integrations.stripe_gateway import StripeGateway
 from ..settings import Settings
 from ..store.database import open_pool
 from ..store.encryption import SecretSealer, decode_master_key
 from ..store.migrate import apply_migrations
 from ..store.operator import ensure_operator_token, operator_token_hash
 from ..store.signing_keys import SigningKeyring
+from ..store.tenants import manual_stripe_secrets
 from .tenant_directory import TenantDirectory
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ class Services:
     tenants: TenantDirectory
     keyring: SigningKeyring
     keyless_throttle: WriteThrottle
+    sealer: SecretSealer
+    stripe: StripeGateway
     _operator_hash: str | None = None
     _operator_checked_at: float = 0.0
 
@@ -52,7 +56,8 @@ class Services:
             return pool
 
         assert settings.master_key, "the ingress needs the resolved master key"
-        keyring = SigningKeyring(pool_source, SecretSealer(decode_master_key(settings.master_key)))
+        sealer = SecretSealer(decode_master_key(settings.master_key))
+        keyring = SigningKeyring(pool_source, sealer)
         return cls(
             settings,
             pool,
@@ -60,6 +65,8 @@ class Services:
             TenantDirectory(hosts.tenants, settings.tenant_cache_seconds),
             keyring,
             WriteThrottle(KEYLESS_WRITE_INTERVAL_SECONDS),
+            sealer,
+            StripeGateway(settings.stripe_api_base),
         )
 
     async def operator_hash(self) -> str | None:
@@ -71,3 +78,11 @@ class Services:
                 self._operator_hash = await operator_token_hash(conn)
             self._operator_checked_at = now
         return self._operator_hash
+
+    async def manual_stripe_secrets(self, tenant_id: str) -> tuple[str, str] | None:
+        """A manual-mode tenant's (secret key, webhook secret), decrypted."""
+        async with self.pool.connection() as conn:
+            sealed = await manual_stripe_secrets(conn, tenant_id)
+        if sealed is None:
+            return None
+        return self.sealer.unseal(sealed[0]).decode(), self.sealer.unseal(sealed[1]).decode()

@@ -38,6 +38,11 @@ class TenantDirectory:
         self.remember(snapshot)
         return snapshot
 
+    async def fresh_snapshot(self, tenant_id: str) -> dict[str, Any]:
+        """The tenant as its host holds it now, for decisions a stale copy would get wrong."""
+        self.forget(tenant_id)
+        return await self.snapshot(tenant_id)
+
     def remember(self, snapshot: dict[str, Any]) -> None:
         self._snapshots[snapshot["tenant_id"]] = (snapshot, self._clock())
 

@@ -55,3 +55,9 @@ class Unavailable(DomainError):
     """A transient failure (storage, a restarting host): the caller may retry."""
 
     code = "UNAVAILABLE"
+
+
+class UpstreamFailed(DomainError):
+    """A service we depend on (Stripe) failed; nothing was changed here."""
+
+    code = "UPSTREAM_FAILED"

@@ -117,6 +117,20 @@ class LicenseEntity:
         self.expiry_announced = True
         return True
 
+    def renew(self, duration_days: int | None) -> bool:
+        """Extend a term license by one more period; a perpetual one stays as it is."""
+        if self.expires_at is None or not duration_days:
+            return False
+        self.expires_at += duration_days * SECONDS_PER_DAY
+        self.expiry_announced = False
+        return True
+
+    def expire(self, now: int) -> bool:
+        """End the license now (a cancelled subscription); True when this announces it."""
+        if self.expires_at is None or self.expires_at > now:
+            self.expires_at = now
+        return self.announce_expiry(now)
+
     @property
     def is_usable(self) -> bool:
         """Revoked and reminted keys answer as if unknown on activation."""

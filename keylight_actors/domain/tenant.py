@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .catalog import KeyType, Product
-from .errors import Conflict, Forbidden, NotFound, RateLimited
+from .errors import Conflict, Forbidden, NotFound, RateLimited, Unprocessable
 from .lifecycle import Lifecycle, allows_new_licenses, check_move
 from .rate_limit import SlidingWindowLimit
 
 MINTS_PER_HOUR = 20
 MINT_WINDOW_SECONDS = 3600
+CHECKOUTS_PER_MINUTE = 20
+CHECKOUT_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,16 @@ class TenantEntity:
     checkout_key_hash: str
     sdk_key_hash: str | None
     stripe_account_id: str | None = None
+    stripe_manual: bool = False
     version: int = 1
     products: dict[str, Product] = field(default_factory=dict)
     key_types: dict[tuple[str, str], KeyType] = field(default_factory=dict)
     signing_keys: dict[str, PublicSigningKey] = field(default_factory=dict)
     mint_limit: SlidingWindowLimit = field(
         default_factory=lambda: SlidingWindowLimit(MINTS_PER_HOUR, MINT_WINDOW_SECONDS)
+    )
+    checkout_limit: SlidingWindowLimit = field(
+        default_factory=lambda: SlidingWindowLimit(CHECKOUTS_PER_MINUTE, CHECKOUT_WINDOW_SECONDS)
     )
 
     def copy(self) -> TenantEntity:
@@ -44,6 +50,7 @@ class TenantEntity:
             key_types=dict(self.key_types),
             signing_keys=dict(self.signing_keys),
             mint_limit=self.mint_limit.copy(),
+            checkout_limit=self.checkout_limit.copy(),
         )
 
     @property
@@ -101,4 +108,26 @@ class TenantEntity:
                 retry_after=wait,
             )
         self.mint_limit.record(now)
+        return key_type
+
+    def authorize_checkout(
+        self, product_id: str, key_type_id: str, now: float, *, platform_ready: bool
+    ) -> KeyType:
+        """Check a checkout in the contract's order and count it against the minute limit.
+
+        ``platform_ready``: the platform's own Stripe key is configured (Connect mode).
+        """
+        self.require_new_licenses_allowed()
+        key_type = self.key_type(product_id, key_type_id)
+        connected = self.stripe_manual or (self.stripe_account_id is not None and platform_ready)
+        if not connected:
+            raise Conflict("this tenant is not connected to Stripe", code="STRIPE_NOT_CONNECTED")
+        if key_type.stripe_price_id is None:
+            raise Unprocessable("this key type has no Stripe price", code="NO_STRIPE_PRICE")
+        wait = self.checkout_limit.retry_after(now)
+        if wait:
+            raise RateLimited(
+                f"at most {CHECKOUTS_PER_MINUTE} checkouts per minute", retry_after=wait
+            )
+        self.checkout_limit.record(now)
         return key_type

@@ -91,14 +91,18 @@ async def insert_license(
     *,
     source: str,
     checkout_session_id: str | None = None,
+    stripe_ids: dict[str, str | None] | None = None,
 ) -> None:
+    stripe_ids = stripe_ids or {}
     await conn.execute(
         """INSERT INTO licenses (license_id, tenant_id, product_id, key_type_id, key_hash,
                                  key_display, status, activation_limit, expires_at,
                                  entitlements, fallback_access, customer_email, source,
-                                 checkout_session_id, reminted_from, version, created_at)
+                                 checkout_session_id, reminted_from, version, created_at,
+                                 stripe_payment_intent_id, stripe_subscription_id,
+                                 stripe_customer_id)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s,
-                   %s, to_timestamp(%s))""",
+                   %s, to_timestamp(%s), %s, %s, %s)""",
         (
             license_.license_id,
             license_.tenant_id,
@@ -117,6 +121,9 @@ async def insert_license(
             license_.reminted_from,
             license_.version,
             license_.created_at,
+            stripe_ids.get("payment_intent"),
+            stripe_ids.get("subscription"),
+            stripe_ids.get("customer"),
         ),
     )
 
@@ -217,3 +224,28 @@ async def key_hash_of_instance(
     )
     row = await cursor.fetchone()
     return row["key_hash"] if row else None
+
+
+async def key_hash_for_stripe(
+    conn: AsyncConnection, tenant_id: str, *, payment_intent: str | None = None,
+    subscription: str | None = None,
+) -> str | None:
+    """The license a payment or subscription bought, within one tenant."""
+    cursor = await conn.execute(
+        """SELECT key_hash FROM licenses
+            WHERE tenant_id = %s
+              AND ((%s::text IS NOT NULL AND stripe_payment_intent_id = %s)
+                OR (%s::text IS NOT NULL AND stripe_subscription_id = %s))
+            ORDER BY created_at LIMIT 1""",
+        (tenant_id, payment_intent, payment_intent, subscription, subscription),
+    )
+    row = await cursor.fetchone()
+    return row["key_hash"] if row else None
+
+
+async def license_for_session(conn: AsyncConnection, session_id: str) -> str | None:
+    cursor = await conn.execute(
+        "SELECT license_id::text FROM licenses WHERE checkout_session_id = %s", (session_id,)
+    )
+    row = await cursor.fetchone()
+    return row["license_id"] if row else None

@@ -7,7 +7,14 @@ from psycopg import AsyncConnection
 from ..domain.catalog import KeyType, Product
 from ..domain.lifecycle import Lifecycle
 from ..domain.rate_limit import SlidingWindowLimit
-from ..domain.tenant import MINT_WINDOW_SECONDS, MINTS_PER_HOUR, PublicSigningKey, TenantEntity
+from ..domain.tenant import (
+    CHECKOUT_WINDOW_SECONDS,
+    CHECKOUTS_PER_MINUTE,
+    MINT_WINDOW_SECONDS,
+    MINTS_PER_HOUR,
+    PublicSigningKey,
+    TenantEntity,
+)
 from .database import StaleVersion
 
 
@@ -24,6 +31,7 @@ async def load_tenant(conn: AsyncConnection, tenant_id: str, now: int) -> Tenant
         checkout_key_hash=row["checkout_key_hash"],
         sdk_key_hash=row["sdk_key_hash"],
         stripe_account_id=row["stripe_account_id"],
+        stripe_manual=row["stripe_manual_secret_key_sealed"] is not None,
         version=row["version"],
     )
     cursor = await conn.execute(
@@ -70,6 +78,16 @@ async def load_tenant(conn: AsyncConnection, tenant_id: str, now: int) -> Tenant
     )
     tenant.mint_limit = SlidingWindowLimit.from_history(
         MINTS_PER_HOUR, MINT_WINDOW_SECONDS, [row["at"] for row in await cursor.fetchall()]
+    )
+    cursor = await conn.execute(
+        """SELECT extract(epoch FROM created_at)::float8 AS at FROM checkout_sessions
+            WHERE tenant_id = %s
+              AND created_at > to_timestamp(%s) - make_interval(secs => %s)""",
+        (tenant_id, now, CHECKOUT_WINDOW_SECONDS),
+    )
+    tenant.checkout_limit = SlidingWindowLimit.from_history(
+        CHECKOUTS_PER_MINUTE, CHECKOUT_WINDOW_SECONDS,
+        [row["at"] for row in await cursor.fetchall()],
     )
     return tenant
 
@@ -191,3 +209,38 @@ async def management_token_in_use(conn: AsyncConnection, token_hash: str) -> boo
         "SELECT 1 FROM tenants WHERE management_token_hash = %s", (token_hash,)
     )
     return await cursor.fetchone() is not None
+
+
+async def save_manual_stripe_secrets(
+    conn: AsyncConnection, tenant_id: str, secret_key_sealed: bytes, webhook_secret_sealed: bytes
+) -> None:
+    await conn.execute(
+        """UPDATE tenants SET stripe_manual_secret_key_sealed = %s,
+                              stripe_manual_webhook_secret_sealed = %s
+            WHERE tenant_id = %s""",
+        (secret_key_sealed, webhook_secret_sealed, tenant_id),
+    )
+
+
+async def manual_stripe_secrets(
+    conn: AsyncConnection, tenant_id: str
+) -> tuple[bytes, bytes] | None:
+    """The sealed (secret key, webhook secret) of a manual-mode tenant."""
+    cursor = await conn.execute(
+        """SELECT stripe_manual_secret_key_sealed AS key,
+                  stripe_manual_webhook_secret_sealed AS webhook
+             FROM tenants WHERE tenant_id = %s""",
+        (tenant_id,),
+    )
+    row = await cursor.fetchone()
+    if row is None or row["key"] is None:
+        return None
+    return bytes(row["key"]), bytes(row["webhook"])
+
+
+async def tenant_for_stripe_account(conn: AsyncConnection, account: str) -> str | None:
+    cursor = await conn.execute(
+        "SELECT tenant_id FROM tenants WHERE stripe_account_id = %s", (account,)
+    )
+    row = await cursor.fetchone()
+    return row["tenant_id"] if row else None

@@ -16,6 +16,7 @@ import pytest
 
 from keylight_actors.settings import Settings
 from keylight_actors.store.encryption import generate_master_key
+from tests.stripe_standin import StripeStandIn
 
 TEST_HOST_MAX_ENTITIES = 500
 
@@ -26,9 +27,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+CONNECT_WEBHOOK_SECRET = "whsec_connect_" + secrets.token_hex(16)
+PLATFORM_STRIPE_KEY = "sk_test_platform" + secrets.token_hex(8)
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def stripe_standin() -> Iterator[StripeStandIn]:
+    standin = StripeStandIn()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory,
+             stripe_standin: StripeStandIn) -> Settings:
     return Settings(
+        stripe_secret_key=PLATFORM_STRIPE_KEY,
+        stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
+        stripe_api_base=stripe_standin.url,
         database_url=database_url,
         data_dir=Path(tmp_path_factory.mktemp("keylight-data")),
         master_key=generate_master_key(),

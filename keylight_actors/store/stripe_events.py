@@ -1,0 +1,80 @@
+"""The inbox of Stripe events: every verified event is kept, with what became of it.
+
+An event's effects and its ``processed`` mark are written in one transaction, so an
+event id is acted on exactly once however often Stripe delivers it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from ..domain.errors import Conflict
+
+ALREADY_PROCESSED = "EVENT_ALREADY_PROCESSED"
+
+
+async def record_received(
+    conn: AsyncConnection, event: dict[str, Any], *, endpoint: str, tenant_id: str | None
+) -> str:
+    """Keep the event; answers its status (``received`` when new)."""
+    cursor = await conn.execute(
+        """INSERT INTO stripe_events (event_id, endpoint, account, tenant_id, event_type,
+                                      payload, status)
+           VALUES (%s, %s, %s, %s, %s, %s, 'received')
+           ON CONFLICT (event_id) DO UPDATE SET event_id = EXCLUDED.event_id
+           RETURNING status""",
+        (event["id"], endpoint, event.get("account"), tenant_id, event.get("type", ""),
+         Jsonb(event)),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row["status"]
+
+
+async def mark_processed(conn: AsyncConnection, event_id: str, tenant_id: str) -> None:
+    """In the effect's transaction: claim the event, or refuse if it was already acted on."""
+    cursor = await conn.execute(
+        """UPDATE stripe_events SET status = 'processed', reason = NULL, tenant_id = %s,
+                                    processed_at = now()
+            WHERE event_id = %s AND status <> 'processed'""",
+        (tenant_id, event_id),
+    )
+    if cursor.rowcount != 1:
+        raise Conflict("this Stripe event was already processed", code=ALREADY_PROCESSED)
+
+
+async def mark_outcome(
+    conn: AsyncConnection, event_id: str, status: str, reason: str | None,
+    tenant_id: str | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE stripe_events SET status = %s, reason = %s,
+                                    tenant_id = coalesce(%s, tenant_id), processed_at = now()
+            WHERE event_id = %s AND status <> 'processed'""",
+        (status, reason, tenant_id, event_id),
+    )
+
+
+async def load_event(conn: AsyncConnection, event_id: str) -> dict[str, Any] | None:
+    cursor = await conn.execute(
+        "SELECT endpoint, status, payload FROM stripe_events WHERE event_id = %s", (event_id,)
+    )
+    return await cursor.fetchone()
+
+
+async def list_events(
+    conn: AsyncConnection, *, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        """SELECT event_id, endpoint, account, tenant_id, event_type, status, reason,
+                  extract(epoch FROM received_at)::bigint AS received_at
+             FROM stripe_events
+            WHERE %s::text IS NULL OR status = %s
+            ORDER BY received_at DESC, event_id
+            LIMIT %s""",
+        (status, status, limit),
+    )
+    return await cursor.fetchall()
