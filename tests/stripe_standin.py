@@ -26,7 +26,7 @@ def nest_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         head = key.split("[", 1)[0]
         path = [head, *_BRACKETS.findall(key)]
         node: Any = root
-        for part, following in zip(path, path[1:] + [None], strict=True):
+        for part, following in zip(path, [*path[1:], None], strict=True):
             if following is None:
                 node[part] = value
                 break

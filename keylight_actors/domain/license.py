@@ -155,7 +155,9 @@ class LicenseEntity:
         self.status = LicenseStatus.REVOKED
         return True
 
-    def remint(self, *, new_license_id: str, key_prefix: str, now: int) -> tuple[LicenseEntity, str]:
+    def remint(
+        self, *, new_license_id: str, key_prefix: str, now: int
+    ) -> tuple[LicenseEntity, str]:
         """Retire this key and issue a new one with the same terms and no instances."""
         self._require_active("remint")
         self.status = LicenseStatus.REMINTED

@@ -10,7 +10,9 @@ class StaleVersion(Exception):
     """A fenced write found another version: another owner wrote first."""
 
 
-async def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 4) -> AsyncConnectionPool:
+async def open_pool(
+    database_url: str, *, min_size: int = 1, max_size: int = 4
+) -> AsyncConnectionPool:
     pool = AsyncConnectionPool(
         database_url,
         min_size=min_size,

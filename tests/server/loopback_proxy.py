@@ -3,6 +3,7 @@ coming back, as a client app sees it."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -32,18 +33,14 @@ class LoopbackProxy:
         """Refuse new connections and cut the open ones."""
         if self._listener is not None:
             # shutdown() wakes the thread blocked in accept(); close() alone would not.
-            try:
+            with contextlib.suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self._listener.close()
             self._listener = None
         with self._lock:
             for conn in self._connections:
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 conn.close()
             self._connections.clear()
 
@@ -68,7 +65,5 @@ class LoopbackProxy:
             pass
         finally:
             for conn in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
