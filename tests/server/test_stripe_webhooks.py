@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from keylight_actors.domain.license_key import hash_license_key
 from tests.stripe_standin import stripe_event, stripe_signature
 
 from .payments import completed_session, connect, deliver, licenses_of
