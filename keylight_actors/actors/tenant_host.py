@@ -51,11 +51,13 @@ def tenant_snapshot(tenant: TenantEntity) -> dict[str, Any]:
         "management_token_hash": tenant.management_token_hash,
         "checkout_key_hash": tenant.checkout_key_hash,
         "sdk_key_hash": tenant.sdk_key_hash,
+        "sdk_key_previous_hash": tenant.sdk_key_previous_hash,
+        "sdk_key_previous_until": tenant.sdk_key_previous_until,
         "stripe_account_id": tenant.stripe_account_id,
         "products": {pid: dataclasses.asdict(p) for pid, p in tenant.products.items()},
         "key_types": key_types,
         "primary_kid": tenant.primary_kid,
-        "signing_keys": [dataclasses.asdict(key) for key in tenant.signing_keys.values()],
+        "signing_keys": [dataclasses.asdict(key) for key in tenant.published_keys],
     }
 
 
@@ -80,6 +82,10 @@ class TenantHost(EntityHost[TenantEntity]):
             "authorize_checkout": self.authorize_checkout,
             "set_manual_stripe": self.set_manual_stripe,
             "mint_from_checkout": self.mint_from_checkout,
+            "rotate_credential": self.rotate_credential,
+            "remove_sdk_key": self.remove_sdk_key,
+            "rotate_signing_key": self.rotate_signing_key,
+            "retire_signing_key": self.retire_signing_key,
         }
 
     async def load(self, conn: AsyncConnection, entity_id: str) -> TenantEntity | None:
@@ -413,3 +419,65 @@ class TenantHost(EntityHost[TenantEntity]):
         await self.mutate(tenant_id, apply, persist)
         license_, raw_key = minted[-1]
         return {"license_id": license_.license_id, "minted": bool(raw_key)}
+
+    # -- rotation -------------------------------------------------------------------------
+
+    async def rotate_credential(self, tenant_id: str, *, which: str, actor: str
+                                ) -> dict[str, Any]:
+        """A new SDK key, checkout key or management token, answered once."""
+        prefixes = {"sdk_key": SDK_KEY_PREFIX, "checkout_api_key": CHECKOUT_KEY_PREFIX,
+                    "management_token": MANAGEMENT_TOKEN_PREFIX}
+        if which not in prefixes:
+            raise InvalidInput(f"cannot rotate {which!r}")
+        raw = generate_credential(prefixes[which])
+        now = now_seconds()
+
+        def rotate(draft: TenantEntity) -> None:
+            if which == "sdk_key":
+                draft.rotate_sdk_key(hash_credential(raw), now)
+            elif which == "checkout_api_key":
+                draft.checkout_key_hash = hash_credential(raw)
+            else:
+                draft.management_token_hash = hash_credential(raw)
+
+        snapshot = await self._change_tenant(tenant_id, f"credential.rotate.{which}", actor,
+                                             {}, rotate)
+        return {"snapshot": snapshot, which: raw}
+
+    async def remove_sdk_key(self, tenant_id: str, *, actor: str) -> dict[str, Any]:
+        return await self._change_tenant(tenant_id, "credential.remove.sdk_key", actor, {},
+                                         lambda draft: draft.remove_sdk_key())
+
+    async def rotate_signing_key(self, tenant_id: str, *, actor: str) -> dict[str, Any]:
+        signing_key = SigningKey.generate()
+        public_b64 = base64.b64encode(bytes(signing_key.verify_key)).decode()
+        sealed = self._sealer.seal(bytes(signing_key))
+        added: list[PublicSigningKey] = []
+
+        def apply(draft: TenantEntity) -> tuple[dict[str, Any], bool]:
+            key = PublicSigningKey(draft.next_kid(), public_b64, True)
+            draft.add_primary_signing_key(key)
+            added.append(key)
+            return tenant_snapshot(draft), True
+
+        async def persist(conn: AsyncConnection, draft: TenantEntity, old_version: int) -> None:
+            await tenant_rows.save_tenant(conn, draft, old_version)
+            await tenant_rows.insert_signing_key(conn, tenant_id, added[-1], sealed)
+            await tenant_rows.save_signing_keys(conn, draft)
+            await record_audit(conn, AuditEntry(actor, "signing_key.rotate", tenant_id,
+                                                added[-1].kid))
+
+        return await self.mutate(tenant_id, apply, persist)
+
+    async def retire_signing_key(self, tenant_id: str, *, kid: str, actor: str
+                                 ) -> dict[str, Any]:
+        def apply(draft: TenantEntity) -> tuple[dict[str, Any], bool]:
+            draft.retire_signing_key(kid)
+            return tenant_snapshot(draft), True
+
+        async def persist(conn: AsyncConnection, draft: TenantEntity, old_version: int) -> None:
+            await tenant_rows.save_tenant(conn, draft, old_version)
+            await tenant_rows.save_signing_keys(conn, draft)
+            await record_audit(conn, AuditEntry(actor, "signing_key.retire", tenant_id, kid))
+
+        return await self.mutate(tenant_id, apply, persist)

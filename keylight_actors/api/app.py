@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
-from . import admin, checkout, health, management, sdk, stripe_webhooks
+from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks
 from .errors import install_error_handlers
 from .services import Services
 
@@ -21,6 +21,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(management.router)
     app.include_router(checkout.router)
+    app.include_router(credentials.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(sdk.router)
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..domain.credentials import credential_matches
+from ..domain.credentials import sdk_key_accepted
 from ..domain.errors import Forbidden, NotFound, Unauthorized
 from ..domain.license_key import hash_license_key
 from ..domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
@@ -37,10 +37,12 @@ async def sdk_tenant(request: Request, tenant_id: str, product_id: str) -> dict[
     """The tenant snapshot, once the SDK key and the product are checked."""
     services = services_of(request)
     snapshot = await services.tenants.snapshot(tenant_id)
-    presented = request.headers.get(SDK_KEY_HEADER)
-    required = snapshot["sdk_key_hash"]
-    if (required is not None or presented is not None) and not credential_matches(
-        presented, required
+    if not sdk_key_accepted(
+        request.headers.get(SDK_KEY_HEADER),
+        snapshot["sdk_key_hash"],
+        snapshot["sdk_key_previous_hash"],
+        snapshot["sdk_key_previous_until"],
+        int(time.time()),
     ):
         raise Unauthorized("invalid or missing SDK key", code="INVALID_SDK_KEY")
     if Lifecycle(snapshot["lifecycle"]) is Lifecycle.CLOSED:

@@ -26,3 +26,23 @@ def credential_matches(presented: str | None, stored_hash: str | None) -> bool:
     if presented is None or stored_hash is None or len(presented) > CREDENTIAL_MAX_LENGTH:
         return False
     return hmac.compare_digest(hash_credential(presented), stored_hash)
+
+
+def sdk_key_accepted(
+    presented: str | None,
+    current_hash: str | None,
+    previous_hash: str | None,
+    previous_until: int | None,
+    now: int,
+) -> bool:
+    """The SDK-key rule: required while the tenant has one (the previous one during its
+    overlap); a tenant without one accepts requests that send none, and no wrong one."""
+    if current_hash is None and presented is None:
+        return True
+    if credential_matches(presented, current_hash):
+        return True
+    return (
+        previous_until is not None
+        and now < previous_until
+        and credential_matches(presented, previous_hash)
+    )

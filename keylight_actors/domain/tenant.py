@@ -15,11 +15,15 @@ CHECKOUTS_PER_MINUTE = 20
 CHECKOUT_WINDOW_SECONDS = 60
 
 
+SDK_KEY_OVERLAP_SECONDS = 24 * 3600
+
+
 @dataclass(frozen=True)
 class PublicSigningKey:
     kid: str
     public_key: str  # base64 of the raw 32 bytes
     primary: bool
+    retired: bool = False
 
 
 @dataclass
@@ -30,6 +34,8 @@ class TenantEntity:
     management_token_hash: str
     checkout_key_hash: str
     sdk_key_hash: str | None
+    sdk_key_previous_hash: str | None = None
+    sdk_key_previous_until: int | None = None
     stripe_account_id: str | None = None
     stripe_manual: bool = False
     version: int = 1
@@ -56,6 +62,42 @@ class TenantEntity:
     @property
     def primary_kid(self) -> str | None:
         return next((key.kid for key in self.signing_keys.values() if key.primary), None)
+
+    @property
+    def published_keys(self) -> list[PublicSigningKey]:
+        return [key for key in self.signing_keys.values() if not key.retired]
+
+    def rotate_sdk_key(self, new_hash: str, now: int) -> None:
+        """Apps in the field carry the old key: it keeps working for a day."""
+        if self.sdk_key_hash is not None:
+            self.sdk_key_previous_hash = self.sdk_key_hash
+            self.sdk_key_previous_until = now + SDK_KEY_OVERLAP_SECONDS
+        self.sdk_key_hash = new_hash
+
+    def remove_sdk_key(self) -> None:
+        """Stop requiring an SDK key (for SDKs that send none)."""
+        self.sdk_key_hash = None
+        self.sdk_key_previous_hash = None
+        self.sdk_key_previous_until = None
+
+    def next_kid(self) -> str:
+        return f"k{len(self.signing_keys) + 1}"
+
+    def add_primary_signing_key(self, key: PublicSigningKey) -> None:
+        """The new key signs from now on; the old ones stay published until retired."""
+        for kid, existing in list(self.signing_keys.items()):
+            if existing.primary:
+                self.signing_keys[kid] = replace(existing, primary=False)
+        self.signing_keys[key.kid] = replace(key, primary=True)
+
+    def retire_signing_key(self, kid: str) -> None:
+        key = self.signing_keys.get(kid)
+        if key is None or key.retired:
+            raise NotFound(f"no published signing key {kid!r}", code="SIGNING_KEY_NOT_FOUND")
+        if key.primary:
+            raise Conflict("the primary signing key cannot be retired; rotate first",
+                           code="PRIMARY_SIGNING_KEY")
+        self.signing_keys[kid] = replace(key, retired=True)
 
     def move_to(self, target: Lifecycle) -> None:
         check_move(self.lifecycle, target)

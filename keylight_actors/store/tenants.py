@@ -30,6 +30,9 @@ async def load_tenant(conn: AsyncConnection, tenant_id: str, now: int) -> Tenant
         management_token_hash=row["management_token_hash"],
         checkout_key_hash=row["checkout_key_hash"],
         sdk_key_hash=row["sdk_key_hash"],
+        sdk_key_previous_hash=row["sdk_key_previous_hash"],
+        sdk_key_previous_until=int(row["sdk_key_previous_until"].timestamp())
+        if row["sdk_key_previous_until"] else None,
         stripe_account_id=row["stripe_account_id"],
         stripe_manual=row["stripe_manual_secret_key_sealed"] is not None,
         version=row["version"],
@@ -62,13 +65,13 @@ async def load_tenant(conn: AsyncConnection, tenant_id: str, now: int) -> Tenant
             stripe_price_id=kt["stripe_price_id"],
         )
     cursor = await conn.execute(
-        """SELECT kid, public_key, is_primary FROM signing_keys
-            WHERE tenant_id = %s AND retired_at IS NULL ORDER BY created_at""",
+        """SELECT kid, public_key, is_primary, retired_at IS NOT NULL AS retired
+             FROM signing_keys WHERE tenant_id = %s ORDER BY created_at""",
         (tenant_id,),
     )
     for key in await cursor.fetchall():
         tenant.signing_keys[key["kid"]] = PublicSigningKey(
-            key["kid"], key["public_key"], key["is_primary"]
+            key["kid"], key["public_key"], key["is_primary"], key["retired"]
         )
     cursor = await conn.execute(
         """SELECT extract(epoch FROM created_at)::float8 AS at FROM licenses
@@ -134,6 +137,7 @@ async def save_tenant(conn: AsyncConnection, tenant: TenantEntity, expected_vers
         """UPDATE tenants
               SET name = %s, lifecycle = %s, management_token_hash = %s,
                   checkout_key_hash = %s, sdk_key_hash = %s, stripe_account_id = %s,
+                  sdk_key_previous_hash = %s, sdk_key_previous_until = to_timestamp(%s),
                   version = %s, updated_at = now()
             WHERE tenant_id = %s AND version = %s""",
         (
@@ -143,6 +147,8 @@ async def save_tenant(conn: AsyncConnection, tenant: TenantEntity, expected_vers
             tenant.checkout_key_hash,
             tenant.sdk_key_hash,
             tenant.stripe_account_id,
+            tenant.sdk_key_previous_hash,
+            tenant.sdk_key_previous_until,
             tenant.version,
             tenant.tenant_id,
             expected_version,
@@ -244,3 +250,15 @@ async def tenant_for_stripe_account(conn: AsyncConnection, account: str) -> str 
     )
     row = await cursor.fetchone()
     return row["tenant_id"] if row else None
+
+
+async def save_signing_keys(conn: AsyncConnection, tenant: TenantEntity) -> None:
+    """Write which key is primary and which are retired (keys themselves never change)."""
+    for key in tenant.signing_keys.values():
+        await conn.execute(
+            """UPDATE signing_keys
+                  SET is_primary = %s,
+                      retired_at = CASE WHEN %s THEN coalesce(retired_at, now()) END
+                WHERE tenant_id = %s AND kid = %s""",
+            (key.primary, key.retired, tenant.tenant_id, key.kid),
+        )

@@ -1,0 +1,80 @@
+"""Rotating a tenant's credentials: SDK key, checkout key, management token, signing keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from .admin import public_tenant_view, services_of
+from .auth import require_tenant
+
+router = APIRouter(prefix="/api/{tenant_id}", tags=["credentials"])
+
+
+async def _rotate(request: Request, tenant_id: str, which: str) -> dict[str, Any]:
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    rotated = await services.hosts.tenants.call("rotate_credential", tenant_id, which=which,
+                                                actor=caller.actor)
+    services.tenants.remember(rotated["snapshot"])
+    return {"tenant_id": tenant_id, which: rotated[which]}
+
+
+@router.post("/sdk-key/rotate")
+async def rotate_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
+    """A new SDK key; the previous one keeps working for 24 hours."""
+    return await _rotate(request, tenant_id, "sdk_key")
+
+
+@router.delete("/sdk-key")
+async def remove_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
+    """Stop requiring an SDK key, for SDKs that send none."""
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    snapshot = await services.hosts.tenants.call("remove_sdk_key", tenant_id,
+                                                 actor=caller.actor)
+    services.tenants.remember(snapshot)
+    return public_tenant_view(snapshot)
+
+
+@router.post("/checkout-key/rotate")
+async def rotate_checkout_key(tenant_id: str, request: Request) -> dict[str, Any]:
+    """A new checkout API key; the old one stops working at once."""
+    return await _rotate(request, tenant_id, "checkout_api_key")
+
+
+@router.post("/management-token/rotate")
+async def rotate_management_token(tenant_id: str, request: Request) -> dict[str, Any]:
+    """A new management token; the old one stops working at once."""
+    return await _rotate(request, tenant_id, "management_token")
+
+
+def _keyset(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "primary_kid": snapshot["primary_kid"],
+        "keys": [{"kid": key["kid"], "alg": "ed25519", "public_key": key["public_key"]}
+                 for key in snapshot["signing_keys"]],
+    }
+
+
+@router.post("/signing-keys/rotate")
+async def rotate_signing_key(tenant_id: str, request: Request) -> dict[str, Any]:
+    """A new primary Ed25519 key; earlier keys stay published until retired."""
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    snapshot = await services.hosts.tenants.call("rotate_signing_key", tenant_id,
+                                                 actor=caller.actor)
+    services.tenants.remember(snapshot)
+    return _keyset(snapshot)
+
+
+@router.delete("/signing-keys/{kid}")
+async def retire_signing_key(tenant_id: str, kid: str, request: Request) -> dict[str, Any]:
+    """Stop publishing an old key: leases it signed no longer verify."""
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    snapshot = await services.hosts.tenants.call("retire_signing_key", tenant_id, kid=kid[:16],
+                                                 actor=caller.actor)
+    services.tenants.remember(snapshot)
+    return _keyset(snapshot)
