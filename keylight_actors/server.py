@@ -19,17 +19,22 @@ APP_NAME = "keylight"
 def run_server(settings: Settings, *, announce=print) -> None:
     resolved, embedded = resolve_settings(settings)
     try:
-        assert resolved.database_url
-        applied = apply_migrations(resolved.database_url)
-        if applied:
-            announce(f"applied migrations: {', '.join(f'{n:04d}' for n in applied)}")
-        generated = ensure_operator_token(resolved.database_url, resolved.admin_token)
-        if generated:
-            announce(f"operator token (shown once, keep it safe): {generated}")
+        prepare_database(resolved, announce)
         _serve_until_stopped(resolved, announce)
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def prepare_database(settings: Settings, announce=print) -> None:
+    """Migrate, and on first start generate the operator token and show it once."""
+    assert settings.database_url
+    applied = apply_migrations(settings.database_url)
+    if applied:
+        announce(f"applied migrations: {', '.join(f'{n:04d}' for n in applied)}")
+    generated = ensure_operator_token(settings.database_url, settings.admin_token)
+    if generated:
+        announce(f"operator token (shown once, keep it safe): {generated}")
 
 
 def _serve_until_stopped(settings: Settings, announce) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 
 from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks
+from .body_limit import BodySizeLimit
 from .errors import install_error_handlers
 from .services import Services
 
@@ -30,4 +31,5 @@ def create_app(services: Services) -> FastAPI:
         response = await call_next(request)
         sdk.echo_request_id(request, response)
         return response
+    app.add_middleware(BodySizeLimit)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -11,15 +12,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ..domain.credentials import sdk_key_accepted
-from ..domain.errors import Forbidden, NotFound, Unauthorized
+from ..domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from ..domain.license_key import hash_license_key
 from ..domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
 from ..domain.product_config import sign_product_config
+from ..store.audit import AuditEntry, record_audit
 from ..store.keyless import record_keyless_instance
 from ..store.licenses import key_hash_of_instance
 from .admin import services_of
 from .sdk_schemas import ActivateRequest, DeactivateRequest, KeylessRequest, ValidateRequest
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["sdk"])
 
 SDK_KEY_HEADER = "x-keylight-sdk-key"
@@ -56,6 +59,33 @@ def _product_active(snapshot: dict[str, Any], product_id: str) -> bool:
     return snapshot["products"][product_id]["status"] == "active"
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def guarded_lookup(request: Request, tenant_id: str, op: str, key_hash: str,
+                         **args: Any) -> Any:
+    """A license lookup that counts failures per client address and locks guessers out."""
+    services = services_of(request)
+    address = client_address(request)
+    wait = services.guess_guard.retry_after(address)
+    if wait:
+        raise RateLimited("too many failed license lookups from this address",
+                          retry_after=wait, code="TOO_MANY_FAILED_LOOKUPS")
+    try:
+        return await services.hosts.licenses.call(op, key_hash, tenant_id=tenant_id, **args)
+    except NotFound:
+        locked, alarm = services.guess_guard.record_failure(address, tenant_id)
+        for happened, action in ((locked, "sdk.lookup_lockout"),
+                                 (alarm, "sdk.key_guessing_alarm")):
+            if happened:
+                log.warning("%s for tenant %s from %s", action, tenant_id, address)
+                async with services.pool.connection() as conn, conn.transaction():
+                    await record_audit(conn, AuditEntry(f"address:{address}", action,
+                                                        tenant_id, address))
+        raise
+
+
 @router.post("/{tenant_id}/{product_id}/activate")
 async def activate(tenant_id: str, product_id: str, body: ActivateRequest, request: Request
                    ) -> dict[str, Any]:
@@ -64,10 +94,11 @@ async def activate(tenant_id: str, product_id: str, body: ActivateRequest, reque
         raise Forbidden("this vendor cannot activate new devices now", code="TENANT_NOT_ACTIVE")
     if not _product_active(snapshot, product_id):
         raise Forbidden("this product is not available", code="PRODUCT_NOT_ACTIVE")
-    answer = await services_of(request).hosts.licenses.call(
+    answer = await guarded_lookup(
+        request,
+        tenant_id,
         "sdk_activate",
         hash_license_key(body.license_key),
-        tenant_id=tenant_id,
         product_id=product_id,
         name=body.instance_name,
         machine_hash=body.machine_hash,
@@ -82,10 +113,11 @@ async def validate(tenant_id: str, product_id: str, body: ValidateRequest, reque
     snapshot = await sdk_tenant(request, tenant_id, product_id)
     if not allows_validation(Lifecycle(snapshot["lifecycle"])):
         raise Forbidden("this vendor cannot validate licenses now", code="TENANT_NOT_ACTIVE")
-    answer = await services_of(request).hosts.licenses.call(
+    answer = await guarded_lookup(
+        request,
+        tenant_id,
         "sdk_validate",
         hash_license_key(body.license_key),
-        tenant_id=tenant_id,
         product_id=product_id,
         instance_id=body.instance_id,
         machine_hash=body.machine_hash,

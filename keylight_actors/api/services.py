@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from psycopg_pool import AsyncConnectionPool
 
 from ..actors.host_pool import Hosts
+from ..domain.guess_guard import GuardPolicy, GuessGuard
 from ..domain.write_throttle import WriteThrottle
 from ..integrations.stripe_gateway import StripeGateway
 from ..settings import Settings
@@ -37,6 +38,7 @@ class Services:
     keyless_throttle: WriteThrottle
     sealer: SecretSealer
     stripe: StripeGateway
+    guess_guard: GuessGuard
     _operator_hash: str | None = None
     _operator_checked_at: float = 0.0
 
@@ -48,7 +50,9 @@ class Services:
             ensure_operator_token, settings.database_url, settings.admin_token
         )
         if generated:
-            log.warning("generated the operator token (shown once): %s", generated)
+            # Never into logs: `keylight serve` and serve_app print a generated token once.
+            log.warning("no operator token existed and one was generated here; set "
+                        "KEYLIGHT_ADMIN_TOKEN and restart to choose it")
         pool = await open_pool(settings.database_url, max_size=settings.db_pool_size)
         hosts = Hosts(settings)
 
@@ -67,6 +71,7 @@ class Services:
             WriteThrottle(KEYLESS_WRITE_INTERVAL_SECONDS),
             sealer,
             StripeGateway(settings.stripe_api_base),
+            GuessGuard(GuardPolicy()),
         )
 
     async def operator_hash(self) -> str | None:

@@ -1,0 +1,80 @@
+"""Refuse request bodies over a size limit before anyone parses them (413)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_LIMIT_BYTES = 64 * 1024
+STRIPE_WEBHOOK_LIMIT_BYTES = 512 * 1024
+
+
+def limit_for(path: str) -> int:
+    return STRIPE_WEBHOOK_LIMIT_BYTES if path.startswith("/api/stripe/webhook/") else (
+        DEFAULT_LIMIT_BYTES)
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = limit_for(scope.get("path", ""))
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
+            return
+        # Read the body here, so a body over the limit is refused before any parsing.
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message), send)
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                await self._refuse(send, limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay([b"".join(chunks)], None, receive), send)
+
+    @staticmethod
+    async def _refuse(send: Send, limit: int) -> None:
+        body = json.dumps({"error": f"request body over {limit} bytes",
+                           "code": "PAYLOAD_TOO_LARGE"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(bodies: list[bytes], pending: Message | None, then: Receive | None = None
+            ) -> Receive:
+    """A receive() that hands the app the body already read, then carries on as usual."""
+    queue: list[Message] = [{"type": "http.request", "body": body, "more_body": False}
+                            for body in bodies]
+    if pending is not None:
+        queue.append(pending)
+
+    async def receive_again() -> Message:
+        if queue:
+            return queue.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive_again
