@@ -48,6 +48,8 @@ class Settings:
     tenant_cache_seconds: float = 2.0
     ingress_replicas: int = 1
     db_pool_size: int = 4
+    lookup_failures_per_address: int = 20
+    lookup_lockout_seconds: int = 900
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,6 +82,8 @@ class Settings:
             host_idle_seconds=float(_env_int("KEYLIGHT_HOST_IDLE_SECONDS", 600)),
             ingress_replicas=_env_int("KEYLIGHT_INGRESS_REPLICAS", 1),
             db_pool_size=_env_int("KEYLIGHT_DB_POOL_SIZE", 4),
+            lookup_failures_per_address=_env_int("KEYLIGHT_LOOKUP_FAILURES_PER_ADDRESS", 20),
+            lookup_lockout_seconds=_env_int("KEYLIGHT_LOOKUP_LOCKOUT_SECONDS", 900),
         )
 
     def with_changes(self, **changes: object) -> Settings:

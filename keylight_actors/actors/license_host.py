@@ -241,7 +241,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
             require_license_for(draft, tenant_id, product_id)
             if instance_id not in draft.instances:
                 return Outcome(), False
-            instance = draft.deactivate(instance_id, now)
+            instance = draft.deactivate(instance_id, now, by_device=True)
             return Outcome(events=(instance_event("license.deactivated", draft, instance),)), True
 
         await self._sdk_mutate(key_hash, apply, now)

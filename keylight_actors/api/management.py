@@ -21,7 +21,7 @@ from .services import Services
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 
 NOT_NULLABLE_KEY_TYPE_FIELDS = ("display_name", "activation_limit", "entitlements",
-                                "fallback_access")
+                                "fallback_access", "churn_limit_per_day")
 PageSize = Annotated[int, Query(ge=1, le=200)]
 PRICE_FIELDS = frozenset({"price_in_cents", "currency", "recurring_interval"})
 

@@ -60,6 +60,7 @@ class KeyTypeTerms(Body):
     recurring_interval: Annotated[StrictStr, Field(max_length=8)] | None = None
     entitlements: Annotated[list[Entitlement], Field(max_length=64)] = []
     fallback_access: StrictBool = False
+    churn_limit_per_day: Annotated[StrictInt, Field(ge=1, le=100_000)] = 50
 
 
 class CreateKeyType(KeyTypeTerms):
@@ -75,6 +76,7 @@ class ChangeKeyType(Body):
     recurring_interval: Annotated[StrictStr, Field(max_length=8)] | None = None
     entitlements: Annotated[list[Entitlement], Field(max_length=64)] | None = None
     fallback_access: StrictBool | None = None
+    churn_limit_per_day: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
 
 
 class MintLicense(Body):

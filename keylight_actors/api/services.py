@@ -71,7 +71,9 @@ class Services:
             WriteThrottle(KEYLESS_WRITE_INTERVAL_SECONDS),
             sealer,
             StripeGateway(settings.stripe_api_base),
-            GuessGuard(GuardPolicy()),
+            GuessGuard(GuardPolicy(
+                failures_per_address=settings.lookup_failures_per_address,
+                lockout_seconds=settings.lookup_lockout_seconds)),
         )
 
     async def operator_hash(self) -> str | None:

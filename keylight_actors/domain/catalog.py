@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from .errors import InvalidInput
 
 RECURRING_INTERVALS = frozenset({"day", "week", "month", "year"})
+DEFAULT_CHURN_LIMIT_PER_DAY = 50
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class KeyType:
     entitlements: tuple[str, ...] = field(default_factory=tuple)
     fallback_access: bool = False
     stripe_price_id: str | None = None
+    churn_limit_per_day: int = DEFAULT_CHURN_LIMIT_PER_DAY
 
     def __post_init__(self) -> None:
         check_key_type_rules(self)
@@ -46,6 +48,8 @@ class KeyType:
 def check_key_type_rules(key_type: KeyType) -> None:
     if key_type.activation_limit < 1:
         raise InvalidInput("activation_limit must be at least 1")
+    if key_type.churn_limit_per_day < 1:
+        raise InvalidInput("churn_limit_per_day must be at least 1")
     if key_type.duration_days is not None and key_type.duration_days < 1:
         raise InvalidInput("duration_days must be at least 1 when given")
     if key_type.price_in_cents is not None:

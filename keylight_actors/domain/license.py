@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .catalog import KeyType
-from .errors import ActivationLimitReached, Conflict, NotFound
+from .catalog import DEFAULT_CHURN_LIMIT_PER_DAY, KeyType
+from .errors import ActivationLimitReached, Conflict, NotFound, RateLimited
 from .license_key import generate_license_key, hash_license_key, mask_license_key
+from .rate_limit import SlidingWindowLimit
 
 SECONDS_PER_DAY = 86_400
 
@@ -62,6 +63,8 @@ class LicenseEntity:
     version: int = 1
     reminted_from: str | None = None
     expiry_announced: bool = False
+    churn_limit_per_day: int = DEFAULT_CHURN_LIMIT_PER_DAY
+    churn: SlidingWindowLimit | None = None
     instances: dict[str, Instance] = field(default_factory=dict)
     changes: list[LicenseChange] = field(default_factory=list)
 
@@ -95,6 +98,7 @@ class LicenseEntity:
             fallback_access=key_type.fallback_access,
             customer_email=customer_email,
             created_at=now,
+            churn_limit_per_day=key_type.churn_limit_per_day,
         )
         return license_, raw_key
 
@@ -104,6 +108,7 @@ class LicenseEntity:
                 **self.__dict__,
                 "instances": dict(self.instances),
                 "changes": [],
+                "churn": self.churn.copy() if self.churn is not None else None,
             }
         )
 
@@ -177,6 +182,7 @@ class LicenseEntity:
             customer_email=self.customer_email,
             created_at=now,
             reminted_from=self.license_id,
+            churn_limit_per_day=self.churn_limit_per_day,
         )
         return successor, raw_key
 
@@ -195,14 +201,36 @@ class LicenseEntity:
             raise ActivationLimitReached(
                 f"activation limit of {self.activation_limit} reached",
             )
+        self._count_churn(now)
         instance = Instance(new_instance_id, name, machine_hash, now)
         self.instances[instance.instance_id] = instance
         self.changes.append(InstanceAdded(instance))
         return instance, True
 
-    def deactivate(self, instance_id: str, now: int) -> Instance:
-        instance = self.instances.pop(instance_id, None)
-        if instance is None:
+    def churn_window(self) -> SlidingWindowLimit:
+        if self.churn is None:
+            self.churn = SlidingWindowLimit(self.churn_limit_per_day, SECONDS_PER_DAY)
+        return self.churn
+
+    def _count_churn(self, now: int) -> None:
+        """Activations and deactivations by devices count; farming a key by cycling hits
+        the per-day limit."""
+        window = self.churn_window()
+        wait = window.retry_after(now)
+        if wait:
+            raise RateLimited(
+                f"this license changed devices {self.churn_limit_per_day} times today",
+                retry_after=wait, code="CHURN_LIMIT_REACHED",
+            )
+        window.record(now)
+
+    def deactivate(self, instance_id: str, now: int, *, by_device: bool = False) -> Instance:
+        """Free a seat; ``by_device`` (the SDK) counts against the churn limit, the vendor's
+        own deactivation does not."""
+        if instance_id not in self.instances:
             raise NotFound("no active instance with that id", code="INSTANCE_NOT_FOUND")
+        if by_device:
+            self._count_churn(now)
+        instance = self.instances.pop(instance_id)
         self.changes.append(InstanceRemoved(instance_id, now))
         return instance

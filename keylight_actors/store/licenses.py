@@ -7,12 +7,14 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from ..domain.license import (
+    SECONDS_PER_DAY,
     Instance,
     InstanceAdded,
     InstanceRemoved,
     LicenseEntity,
     LicenseStatus,
 )
+from ..domain.rate_limit import SlidingWindowLimit
 from .database import StaleVersion
 
 LICENSE_COLUMNS = """
@@ -21,7 +23,7 @@ LICENSE_COLUMNS = """
     extract(epoch FROM l.expires_at)::bigint AS expires_at,
     l.entitlements, l.fallback_access, l.customer_email, l.source,
     l.checkout_session_id, l.reminted_from::text AS reminted_from, l.version,
-    l.expiry_announced,
+    l.expiry_announced, l.churn_limit_per_day,
     extract(epoch FROM l.created_at)::bigint AS created_at
 """
 
@@ -44,6 +46,7 @@ def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> L
         version=row["version"],
         reminted_from=row["reminted_from"],
         expiry_announced=row["expiry_announced"],
+        churn_limit_per_day=row["churn_limit_per_day"],
         instances={
             item["instance_id"]: Instance(
                 item["instance_id"], item["name"], item["machine_hash"], item["activated_at"]
@@ -65,6 +68,20 @@ async def _active_instances(conn: AsyncConnection, license_id: str) -> list[dict
     return await cursor.fetchall()
 
 
+async def _recent_churn(conn: AsyncConnection, license_id: str) -> list[float]:
+    """When devices came and went in the last day: the churn window after a reload."""
+    cursor = await conn.execute(
+        """SELECT extract(epoch FROM at)::float8 AS at FROM (
+               SELECT activated_at AS at FROM license_instances WHERE license_id = %(id)s
+               UNION ALL
+               SELECT deactivated_at FROM license_instances
+                WHERE license_id = %(id)s AND deactivated_at IS NOT NULL) changes
+            WHERE at > now() - interval '1 day'""",
+        {"id": license_id},
+    )
+    return [row["at"] for row in await cursor.fetchall()]
+
+
 async def load_license(conn: AsyncConnection, key_hash: str) -> LicenseEntity | None:
     cursor = await conn.execute(
         f"SELECT {LICENSE_COLUMNS} FROM licenses l WHERE l.key_hash = %s", (key_hash,)
@@ -72,7 +89,11 @@ async def load_license(conn: AsyncConnection, key_hash: str) -> LicenseEntity | 
     row = await cursor.fetchone()
     if row is None:
         return None
-    return _license_from_row(row, await _active_instances(conn, row["license_id"]))
+    license_ = _license_from_row(row, await _active_instances(conn, row["license_id"]))
+    license_.churn = SlidingWindowLimit.from_history(
+        license_.churn_limit_per_day, SECONDS_PER_DAY,
+        await _recent_churn(conn, row["license_id"]))
+    return license_
 
 
 async def key_hash_of(conn: AsyncConnection, tenant_id: str, license_id: str) -> str | None:
@@ -100,9 +121,9 @@ async def insert_license(
                                  entitlements, fallback_access, customer_email, source,
                                  checkout_session_id, reminted_from, version, created_at,
                                  stripe_payment_intent_id, stripe_subscription_id,
-                                 stripe_customer_id)
+                                 stripe_customer_id, churn_limit_per_day)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s,
-                   %s, to_timestamp(%s), %s, %s, %s)""",
+                   %s, to_timestamp(%s), %s, %s, %s, %s)""",
         (
             license_.license_id,
             license_.tenant_id,
@@ -124,6 +145,7 @@ async def insert_license(
             stripe_ids.get("payment_intent"),
             stripe_ids.get("subscription"),
             stripe_ids.get("customer"),
+            license_.churn_limit_per_day,
         ),
     )
 

@@ -63,6 +63,7 @@ async def load_tenant(conn: AsyncConnection, tenant_id: str, now: int) -> Tenant
             entitlements=tuple(kt["entitlements"]),
             fallback_access=kt["fallback_access"],
             stripe_price_id=kt["stripe_price_id"],
+            churn_limit_per_day=kt["churn_limit_per_day"],
         )
     cursor = await conn.execute(
         """SELECT kid, public_key, is_primary, retired_at IS NOT NULL AS retired
@@ -180,8 +181,8 @@ async def upsert_key_type(conn: AsyncConnection, tenant_id: str, key_type: KeyTy
         """INSERT INTO key_types (tenant_id, product_id, key_type_id, display_name,
                                   activation_limit, duration_days, price_in_cents, currency,
                                   recurring_interval, entitlements, fallback_access,
-                                  stripe_price_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                  stripe_price_id, churn_limit_per_day)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (tenant_id, product_id, key_type_id) DO UPDATE SET
                display_name = EXCLUDED.display_name,
                activation_limit = EXCLUDED.activation_limit,
@@ -192,6 +193,7 @@ async def upsert_key_type(conn: AsyncConnection, tenant_id: str, key_type: KeyTy
                entitlements = EXCLUDED.entitlements,
                fallback_access = EXCLUDED.fallback_access,
                stripe_price_id = EXCLUDED.stripe_price_id,
+               churn_limit_per_day = EXCLUDED.churn_limit_per_day,
                updated_at = now()""",
         (
             tenant_id,
@@ -206,6 +208,7 @@ async def upsert_key_type(conn: AsyncConnection, tenant_id: str, key_type: KeyTy
             list(key_type.entitlements),
             key_type.fallback_access,
             key_type.stripe_price_id,
+            key_type.churn_limit_per_day,
         ),
     )
 

@@ -7,7 +7,12 @@ import re
 import pytest
 
 from keylight_actors.domain.catalog import KeyType
-from keylight_actors.domain.errors import ActivationLimitReached, Conflict, NotFound
+from keylight_actors.domain.errors import (
+    ActivationLimitReached,
+    Conflict,
+    NotFound,
+    RateLimited,
+)
 from keylight_actors.domain.license import (
     SECONDS_PER_DAY,
     InstanceAdded,
@@ -130,3 +135,30 @@ def test_a_revoked_license_cannot_be_reminted():
     license_.revoke()
     with pytest.raises(Conflict):
         license_.remint(new_license_id="l-2", key_prefix="ACME", now=NOW)
+
+
+def test_device_churn_beyond_the_daily_limit_is_rate_limited():
+    license_, _ = minted(activation_limit=1, churn_limit_per_day=3)
+    first, _ = activate(license_, 1, "a" * 64)
+    license_.deactivate(first.instance_id, NOW + 1, by_device=True)
+    activate(license_, 2, "b" * 64)
+    with pytest.raises(RateLimited) as refused:
+        license_.deactivate("i-2", NOW + 2, by_device=True)
+    assert refused.value.retry_after == SECONDS_PER_DAY - 2
+
+
+def test_the_vendor_deactivating_a_device_does_not_count_as_churn():
+    license_, _ = minted(activation_limit=1, churn_limit_per_day=1)
+    first, _ = activate(license_, 1, "a" * 64)
+    license_.deactivate(first.instance_id, NOW + 1)
+    with pytest.raises(RateLimited):
+        activate(license_, 2, "b" * 64)
+    assert license_.seats_used == 0
+
+
+def test_churn_comes_back_into_allowance_after_a_day():
+    license_, _ = minted(activation_limit=2, churn_limit_per_day=1)
+    activate(license_, 1, "a" * 64)
+    license_.activate(new_instance_id="i-2", name="later", machine_hash="b" * 64,
+                      now=NOW + SECONDS_PER_DAY)
+    assert license_.seats_used == 2

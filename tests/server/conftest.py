@@ -19,6 +19,8 @@ from keylight_actors.store.encryption import generate_master_key
 from tests.stripe_standin import StripeStandIn
 
 TEST_HOST_MAX_ENTITIES = 500
+# High enough that the suite's own deliberate misses from 127.0.0.1 never lock it out.
+LOOKUP_FAILURES_PER_ADDRESS = 40
 
 
 def free_port() -> int:
@@ -55,6 +57,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory,
         host_max_entities=TEST_HOST_MAX_ENTITIES,
         host_idle_seconds=300,
         tenant_cache_seconds=0.5,
+        lookup_failures_per_address=LOOKUP_FAILURES_PER_ADDRESS,
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import psycopg
+import pytest
+
+from .conftest import LOOKUP_FAILURES_PER_ADDRESS
 
 from .sdk_calls import activate, sdk_headers, sdk_path
 
@@ -24,13 +28,21 @@ def test_a_chunked_body_over_the_limit_is_413(http, catalog):
     assert answer.status_code == 413
 
 
-def test_guessing_keys_locks_the_address_out_and_is_audited(http, catalog, mint,
+@pytest.fixture
+def guesser(base_url):
+    """A client on its own loopback address, so its lock-out touches no other test."""
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=base_url, transport=transport, timeout=30) as client:
+        yield client
+
+
+def test_guessing_keys_locks_the_address_out_and_is_audited(guesser, http, catalog, mint,
                                                             database_url):
     real_key = mint(catalog)["key"]
-    statuses = [activate(http, catalog, f"{catalog.key_prefix}-0000-0000-0000-{n:04d}"
-                         ).status_code for n in range(20)]
-    assert statuses == [404] * 20
-    locked = activate(http, catalog, real_key)
+    statuses = [activate(guesser, catalog, f"{catalog.key_prefix}-0000-0000-0000-{n:04d}"
+                         ).status_code for n in range(LOOKUP_FAILURES_PER_ADDRESS)]
+    assert statuses == [404] * LOOKUP_FAILURES_PER_ADDRESS
+    locked = activate(guesser, catalog, real_key)
     assert locked.status_code == 429
     assert locked.json()["code"] == "TOO_MANY_FAILED_LOOKUPS"
     assert int(locked.headers["Retry-After"]) > 0
@@ -38,3 +50,21 @@ def test_guessing_keys_locks_the_address_out_and_is_audited(http, catalog, mint,
         actions = [row[0] for row in conn.execute(
             "SELECT action FROM audit_log WHERE tenant_id = %s", (catalog.tenant.tenant_id,))]
     assert "sdk.lookup_lockout" in actions
+    assert activate(http, catalog, real_key).status_code == 200  # other addresses unaffected
+
+
+def test_cycling_devices_past_the_churn_limit_is_429_until_the_day_passes(
+    http, tenant, make_catalog, mint
+):
+    from .sdk_calls import deactivate, machine_hash
+
+    catalog = make_catalog(tenant, activation_limit=1, churn_limit_per_day=4)
+    key = mint(catalog)["key"]
+    for _ in range(2):
+        instance_id = activate(http, catalog, key, machine_hash=machine_hash()
+                               ).json()["instance_id"]
+        assert deactivate(http, catalog, instance_id).status_code == 200
+    refused = activate(http, catalog, key, machine_hash=machine_hash())
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "CHURN_LIMIT_REACHED"
+    assert int(refused.headers["Retry-After"]) > 80_000
