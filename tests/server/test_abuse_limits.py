@@ -7,7 +7,6 @@ import psycopg
 import pytest
 
 from .conftest import LOOKUP_FAILURES_PER_ADDRESS
-
 from .sdk_calls import activate, sdk_headers, sdk_path
 
 
