@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks
 from .body_limit import BodySizeLimit
 from .errors import install_error_handlers
+from .idempotency import IdempotencyReplay
 from .services import Services
 
 
@@ -31,5 +32,6 @@ def create_app(services: Services) -> FastAPI:
         response = await call_next(request)
         sdk.echo_request_id(request, response)
         return response
+    app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)
     app.add_middleware(BodySizeLimit)
     return app

@@ -40,7 +40,7 @@ class BodySizeLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([], message), send)
+                await self.app(scope, replay_body([], message), send)
                 return
             chunk = message.get("body", b"")
             received += len(chunk)
@@ -50,7 +50,7 @@ class BodySizeLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay([b"".join(chunks)], None, receive), send)
+        await self.app(scope, replay_body([b"".join(chunks)], None, receive), send)
 
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:
@@ -62,7 +62,7 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _replay(bodies: list[bytes], pending: Message | None, then: Receive | None = None
+def replay_body(bodies: list[bytes], pending: Message | None, then: Receive | None = None
             ) -> Receive:
     """A receive() that hands the app the body already read, then carries on as usual."""
     queue: list[Message] = [{"type": "http.request", "body": body, "more_body": False}
