@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import time
 import uuid
 from typing import Any
 
@@ -54,6 +55,7 @@ def tenant_snapshot(tenant: TenantEntity) -> dict[str, Any]:
         "sdk_key_previous_hash": tenant.sdk_key_previous_hash,
         "sdk_key_previous_until": tenant.sdk_key_previous_until,
         "stripe_account_id": tenant.stripe_account_id,
+        "sdk_quota_per_minute": tenant.sdk_quota_per_minute,
         "products": {pid: dataclasses.asdict(p) for pid, p in tenant.products.items()},
         "key_types": key_types,
         "primary_kid": tenant.primary_kid,
@@ -83,6 +85,8 @@ class TenantHost(EntityHost[TenantEntity]):
             "set_manual_stripe": self.set_manual_stripe,
             "mint_from_checkout": self.mint_from_checkout,
             "rotate_credential": self.rotate_credential,
+            "set_sdk_quota": self.set_sdk_quota,
+            "lease_sdk_tokens": self.lease_sdk_tokens,
             "remove_sdk_key": self.remove_sdk_key,
             "rotate_signing_key": self.rotate_signing_key,
             "retire_signing_key": self.retire_signing_key,
@@ -481,3 +485,22 @@ class TenantHost(EntityHost[TenantEntity]):
             await record_audit(conn, AuditEntry(actor, "signing_key.retire", tenant_id, kid))
 
         return await self.mutate(tenant_id, apply, persist)
+
+    # -- SDK quota ------------------------------------------------------------------------
+
+    async def set_sdk_quota(self, tenant_id: str, *, per_minute: int | None, actor: str
+                            ) -> dict[str, Any]:
+        return await self._change_tenant(
+            tenant_id, "tenant.sdk_quota", actor, {"sdk_quota_per_minute": per_minute},
+            lambda draft: draft.set_sdk_quota(per_minute))
+
+    async def lease_sdk_tokens(self, tenant_id: str, *, want: int) -> dict[str, Any]:
+        """Tokens of the tenant's per-minute quota for one ingress; counted in memory only
+        (a restarted host starts a fresh window, which errs towards serving customers)."""
+        async with self.cache.gate(tenant_id):
+            tenant = await self.entity(tenant_id)
+            lease = tenant.lease_sdk_tokens(want, time.time())
+        if lease is None:
+            return {"unlimited": True}
+        granted, window_ends = lease
+        return {"unlimited": False, "granted": granted, "window_ends": window_ends}

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ..domain.errors import NotFound
+from ..domain.errors import InvalidInput, NotFound
 from ..store.stripe_events import list_events, load_event
 from .auth import require_operator
-from .schemas import ChangeLifecycle, ConnectStripe, CreateTenant
+from .schemas import ChangeTenant, ConnectStripe, CreateTenant
 from .services import Services
 from .stripe_processing import process_event
 
@@ -29,6 +29,7 @@ def public_tenant_view(snapshot: dict[str, Any]) -> dict[str, Any]:
         "sdk_key_required": snapshot["sdk_key_hash"] is not None,
         "products": sorted(snapshot["products"]),
         "primary_kid": snapshot["primary_kid"],
+        "sdk_quota_per_minute": snapshot["sdk_quota_per_minute"],
     }
 
 
@@ -43,13 +44,22 @@ async def create_tenant(body: CreateTenant, request: Request) -> dict[str, Any]:
 
 
 @router.patch("/tenants/{tenant_id}")
-async def change_lifecycle(tenant_id: str, body: ChangeLifecycle, request: Request
-                           ) -> dict[str, Any]:
+async def change_tenant(tenant_id: str, body: ChangeTenant, request: Request
+                        ) -> dict[str, Any]:
+    """Move the tenant through its lifecycle, and/or set its SDK quota (null: none)."""
     services = services_of(request)
     actor = await require_operator(request, services)
-    snapshot = await services.hosts.tenants.call(
-        "set_lifecycle", tenant_id, lifecycle=body.lifecycle, actor=actor
-    )
+    changes = body.model_dump(exclude_unset=True)
+    if not changes or changes.get("lifecycle", "") is None:
+        raise InvalidInput("give lifecycle and/or sdk_quota_per_minute")
+    snapshot = None
+    if "lifecycle" in changes:
+        snapshot = await services.hosts.tenants.call(
+            "set_lifecycle", tenant_id, lifecycle=body.lifecycle, actor=actor)
+    if "sdk_quota_per_minute" in changes:
+        snapshot = await services.hosts.tenants.call(
+            "set_sdk_quota", tenant_id, per_minute=body.sdk_quota_per_minute, actor=actor)
+    assert snapshot is not None
     services.tenants.remember(snapshot)
     return public_tenant_view(snapshot)
 

@@ -35,8 +35,9 @@ def _not_reserved(tenant_id: str) -> str:
     return tenant_id
 
 
-class ChangeLifecycle(Body):
-    lifecycle: Annotated[StrictStr, Field(max_length=32)]
+class ChangeTenant(Body):
+    lifecycle: Annotated[StrictStr, Field(max_length=32)] | None = None
+    sdk_quota_per_minute: Annotated[StrictInt, Field(ge=1, le=10_000_000)] | None = None
 
 
 class ConnectStripe(Body):

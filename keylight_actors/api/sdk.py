@@ -52,6 +52,7 @@ async def sdk_tenant(request: Request, tenant_id: str, product_id: str) -> dict[
         raise Forbidden("this vendor's account is closed", code="TENANT_CLOSED")
     if product_id not in snapshot["products"]:
         raise NotFound("Product not found", code="PRODUCT_NOT_FOUND")
+    await services.sdk_quota.spend(tenant_id, snapshot)
     return snapshot
 
 

@@ -20,6 +20,7 @@ from ..store.migrate import apply_migrations
 from ..store.operator import ensure_operator_token, operator_token_hash
 from ..store.signing_keys import SigningKeyring
 from ..store.tenants import manual_stripe_secrets
+from .sdk_quota_leases import SdkQuotaLeases
 from .tenant_directory import TenantDirectory
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Services:
     sealer: SecretSealer
     stripe: StripeGateway
     guess_guard: GuessGuard
+    sdk_quota: SdkQuotaLeases
     _operator_hash: str | None = None
     _operator_checked_at: float = 0.0
 
@@ -74,6 +76,7 @@ class Services:
             GuessGuard(GuardPolicy(
                 failures_per_address=settings.lookup_failures_per_address,
                 lockout_seconds=settings.lookup_lockout_seconds)),
+            SdkQuotaLeases(hosts.tenants),
         )
 
     async def operator_hash(self) -> str | None:

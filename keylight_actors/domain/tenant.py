@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .catalog import KeyType, Product
-from .errors import Conflict, Forbidden, NotFound, RateLimited, Unprocessable
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unprocessable
 from .lifecycle import Lifecycle, allows_new_licenses, check_move
 from .rate_limit import SlidingWindowLimit
+from .sdk_quota import QuotaWindow, lease_size
 
 MINTS_PER_HOUR = 20
 MINT_WINDOW_SECONDS = 3600
@@ -38,6 +39,7 @@ class TenantEntity:
     sdk_key_previous_until: int | None = None
     stripe_account_id: str | None = None
     stripe_manual: bool = False
+    sdk_quota_per_minute: int | None = None
     version: int = 1
     products: dict[str, Product] = field(default_factory=dict)
     key_types: dict[tuple[str, str], KeyType] = field(default_factory=dict)
@@ -48,6 +50,7 @@ class TenantEntity:
     checkout_limit: SlidingWindowLimit = field(
         default_factory=lambda: SlidingWindowLimit(CHECKOUTS_PER_MINUTE, CHECKOUT_WINDOW_SECONDS)
     )
+    sdk_quota: QuotaWindow | None = None
 
     def copy(self) -> TenantEntity:
         return replace(
@@ -58,6 +61,20 @@ class TenantEntity:
             mint_limit=self.mint_limit.copy(),
             checkout_limit=self.checkout_limit.copy(),
         )
+
+    def set_sdk_quota(self, per_minute: int | None) -> None:
+        if per_minute is not None and per_minute < 1:
+            raise InvalidInput("sdk_quota_per_minute must be at least 1, or null for none")
+        self.sdk_quota_per_minute = per_minute
+        self.sdk_quota = None
+
+    def lease_sdk_tokens(self, want: int, now: float) -> tuple[int, float] | None:
+        """Tokens for an ingress replica; None when the tenant has no quota."""
+        if self.sdk_quota_per_minute is None:
+            return None
+        if self.sdk_quota is None or self.sdk_quota.limit != self.sdk_quota_per_minute:
+            self.sdk_quota = QuotaWindow(self.sdk_quota_per_minute)
+        return self.sdk_quota.lease(min(want, lease_size(self.sdk_quota_per_minute)), now)
 
     @property
     def primary_kid(self) -> str | None:

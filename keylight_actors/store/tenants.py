@@ -35,6 +35,7 @@ async def load_tenant(conn: AsyncConnection, tenant_id: str, now: int) -> Tenant
         if row["sdk_key_previous_until"] else None,
         stripe_account_id=row["stripe_account_id"],
         stripe_manual=row["stripe_manual_secret_key_sealed"] is not None,
+        sdk_quota_per_minute=row["sdk_quota_per_minute"],
         version=row["version"],
     )
     cursor = await conn.execute(
@@ -139,7 +140,7 @@ async def save_tenant(conn: AsyncConnection, tenant: TenantEntity, expected_vers
               SET name = %s, lifecycle = %s, management_token_hash = %s,
                   checkout_key_hash = %s, sdk_key_hash = %s, stripe_account_id = %s,
                   sdk_key_previous_hash = %s, sdk_key_previous_until = to_timestamp(%s),
-                  version = %s, updated_at = now()
+                  sdk_quota_per_minute = %s, version = %s, updated_at = now()
             WHERE tenant_id = %s AND version = %s""",
         (
             tenant.name,
@@ -150,6 +151,7 @@ async def save_tenant(conn: AsyncConnection, tenant: TenantEntity, expected_vers
             tenant.stripe_account_id,
             tenant.sdk_key_previous_hash,
             tenant.sdk_key_previous_until,
+            tenant.sdk_quota_per_minute,
             tenant.version,
             tenant.tenant_id,
             expected_version,

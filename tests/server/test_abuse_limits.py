@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import psycopg
 import pytest
@@ -67,3 +69,29 @@ def test_cycling_devices_past_the_churn_limit_is_429_until_the_day_passes(
     assert refused.status_code == 429
     assert refused.json()["code"] == "CHURN_LIMIT_REACHED"
     assert int(refused.headers["Retry-After"]) > 80_000
+
+
+def test_a_tenants_sdk_quota_is_enforced_with_retry_after(http, catalog, operator_headers,
+                                                          settings):
+    tenant_id = catalog.tenant.tenant_id
+    set_quota = http.patch(f"/api/admin/tenants/{tenant_id}", headers=operator_headers,
+                           json={"sdk_quota_per_minute": 5})
+    assert set_quota.status_code == 200 and set_quota.json()["sdk_quota_per_minute"] == 5
+    time.sleep(2 * settings.tenant_cache_seconds)  # ingress snapshots age out
+    while time.time() % 60 > 55:  # stay inside one quota window
+        time.sleep(0.5)
+
+    def config():
+        return http.get(sdk_path(catalog, "config"), headers=sdk_headers(catalog))
+
+    statuses = [config().status_code for _ in range(8)]
+    assert statuses == [200] * 5 + [429] * 3
+    refused = config()
+    assert refused.json()["code"] == "SDK_QUOTA_EXCEEDED"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+    lifted = http.patch(f"/api/admin/tenants/{tenant_id}", headers=operator_headers,
+                        json={"sdk_quota_per_minute": None})
+    assert lifted.status_code == 200
+    time.sleep(2 * settings.tenant_cache_seconds)
+    assert config().status_code == 200
