@@ -23,6 +23,15 @@ TEST_HOST_MAX_ENTITIES = 500
 LOOKUP_FAILURES_PER_ADDRESS = 40
 
 
+# Every secret and raw key the suite handles, for the log scan that runs last.
+SECRETS_SEEN: set[str] = set()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``runs_last`` (the log scan) run after everything else."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -133,6 +142,9 @@ def make_tenant(http: httpx.Client, operator_headers: dict[str, str]):
         answer = http.post("/api/admin/tenants", headers=operator_headers,
                            json={"tenant_id": tenant_id, "name": "Acme Apps", **extra})
         assert answer.status_code == 201, answer.text
+        SECRETS_SEEN.update(value for name, value in answer.json().items()
+                            if name in {"sdk_key", "checkout_api_key", "management_token"}
+                            and value)
         if active:
             moved = http.patch(f"/api/admin/tenants/{tenant_id}", headers=operator_headers,
                                json={"lifecycle": "active"})
@@ -186,6 +198,7 @@ def mint(http: httpx.Client):
             json={"product_id": catalog.product_id, "key_type_id": catalog.key_type_id,
                   "customer_email": "buyer@example.com", **extra})
         assert answer.status_code == 201, answer.text
+        SECRETS_SEEN.add(answer.json()["key"])
         return answer.json()
 
     return mint_one
