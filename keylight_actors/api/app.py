@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 
 from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks
 from .body_limit import BodySizeLimit
-from .errors import install_error_handlers
+from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .idempotency import IdempotencyReplay
 from .services import Services
 
@@ -16,6 +16,7 @@ def create_app(services: Services) -> FastAPI:
         title="Keylight on Ray",
         version="0.1.0",
         description="Multi-tenant software licensing, wire-compatible with the Keylight SDKs.",
+        responses=DOCUMENTED_ERRORS,
     )
     app.state.services = services
     install_error_handlers(app)

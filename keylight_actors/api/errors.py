@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain import errors
@@ -24,6 +26,34 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.RateLimited: 429,
     errors.UpstreamFailed: 502,
     errors.Unavailable: 503,
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error answer; some carry more (a 422 from validate also has its lease)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    code: str
+
+
+DOCUMENTED_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "malformed JSON, wrong types, missing, unknown or over-long fields"),
+        (401, "missing or wrong credential"),
+        (402, "activation limit reached"),
+        (403, "forbidden by the tenant's lifecycle, or another tenant's credential"),
+        (404, "unknown tenant, product, key type, license or route"),
+        (405, "method not allowed"),
+        (409, "duplicate, illegal lifecycle move, or idempotency key reused"),
+        (413, "request body too large"),
+        (422, "license expired or revoked, instance not active, or no Stripe price"),
+        (429, "rate limit or quota reached; see Retry-After"),
+        (502, "Stripe failed"),
+        (503, "a host is restarting or storage is unavailable; retry"),
+    )
 }
 
 
