@@ -18,6 +18,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from ..domain.errors import DomainError, NotFound, Unavailable
+from ..observability import ENTITY_CACHE_HITS, ENTITY_LOADS, WRITE_THROUGH_LATENCY
 from ..settings import Settings
 from ..store.conflicts import conflict_from
 from ..store.database import StaleVersion, open_pool
@@ -121,6 +122,7 @@ class EntityHost(Generic[E]):
         """The resident entity, loaded from Postgres when it is not in memory."""
         cached = self.cache.get(entity_id)
         if cached is not None:
+            ENTITY_CACHE_HITS.inc(tags={"kind": self.kind})
             return cached
         pool = await self.pool()
         try:
@@ -131,6 +133,7 @@ class EntityHost(Generic[E]):
         if loaded is None:
             raise self.not_found(entity_id)
         self.cache.put(entity_id, loaded, loaded=True)
+        ENTITY_LOADS.inc(tags={"kind": self.kind})
         return loaded
 
     async def mutate(
@@ -154,6 +157,7 @@ class EntityHost(Generic[E]):
                 if not changed:
                     return result
                 pool = await self.pool()
+                started = time.perf_counter()
                 try:
                     async with pool.connection() as conn, conn.transaction():
                         await persist(conn, draft, current.version)  # type: ignore[attr-defined]
@@ -169,6 +173,8 @@ class EntityHost(Generic[E]):
                 except psycopg.Error as error:
                     self.cache.drop(entity_id)
                     raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
+                WRITE_THROUGH_LATENCY.observe(time.perf_counter() - started,
+                                              tags={"kind": self.kind})
                 self.cache.put(entity_id, draft)
                 return result
         raise AssertionError("unreachable")

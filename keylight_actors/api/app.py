@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks
 from .body_limit import BodySizeLimit
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .idempotency import IdempotencyReplay
+from .request_log import RequestLog
 from .services import Services
 
 
@@ -27,12 +28,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(credentials.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(sdk.router)
-
-    @app.middleware("http")
-    async def echo_request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        sdk.echo_request_id(request, response)
-        return response
     app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestLog)
     return app

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from typing import Any
@@ -26,14 +25,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["sdk"])
 
 SDK_KEY_HEADER = "x-keylight-sdk-key"
-REQUEST_ID_HEADER = "X-Keylight-Request-Id"
-REQUEST_ID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}$")
-
-
-def echo_request_id(request: Request, response: Any) -> None:
-    request_id = request.headers.get(REQUEST_ID_HEADER, "")
-    if REQUEST_ID_PATTERN.match(request_id):
-        response.headers[REQUEST_ID_HEADER] = request_id
 
 
 async def sdk_tenant(request: Request, tenant_id: str, product_id: str) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def ray_session() -> Iterator[None]:
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray.init(num_cpus=2, namespace="keylight", include_dashboard=False,
-             configure_logging=False, log_to_driver=False)
+             configure_logging=False, log_to_driver=False,
+             _system_config={"metrics_report_interval_ms": 1000})
     yield
     ray.shutdown()
 

@@ -1,0 +1,55 @@
+"""Prometheus metrics through Ray's metrics API, and request logs carrying the request id."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import ray
+
+
+def scrape_until(predicate, timeout: float = 45.0) -> str:
+    port = ray._private.worker._global_node.metrics_export_port
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        if predicate(text):
+            return text
+        time.sleep(1)
+    return text
+
+
+def test_requests_entity_loads_and_write_through_latency_are_exported(http, catalog, mint):
+    key = mint(catalog)["key"]
+    http.post(f"/{catalog.tenant.tenant_id}/{catalog.product_id}/activate",
+              json={"license_key": key, "instance_name": "m"},
+              headers={"X-Keylight-SDK-Key": catalog.tenant.credentials["sdk_key"]})
+    wanted = ("keylight_requests_total", "keylight_entity_loads_total",
+              "keylight_write_through_seconds")
+    text = scrape_until(lambda body: all(name in body for name in wanted))
+    for name in wanted:
+        assert name in text, name
+    assert 'route="/{tenant_id}/{product_id}/activate"' in text
+
+
+def test_each_request_is_logged_once_with_its_request_id_and_no_body(http, catalog):
+    answer = http.get(f"/{catalog.tenant.tenant_id}/{catalog.product_id}/config",
+                      headers={"X-Keylight-SDK-Key": catalog.tenant.credentials["sdk_key"],
+                               "X-Keylight-Request-Id": "feedbeef"})
+    assert answer.headers["X-Keylight-Request-Id"] == "feedbeef"
+    generated = http.get("/healthz").headers["X-Keylight-Request-Id"]
+    assert len(generated) == 8
+    logs = Path(ray._private.worker._global_node.get_session_dir_path()) / "logs"
+    deadline = time.monotonic() + 20
+    found = ""
+    while time.monotonic() < deadline and not found:
+        for path in logs.rglob("*"):
+            if path.is_file():
+                text = path.read_text("utf-8", "replace")
+                if '"request_id": "feedbeef"' in text:
+                    found = text
+                    break
+        time.sleep(0.5)
+    assert '"route": "/{tenant_id}/{product_id}/config"' in found
