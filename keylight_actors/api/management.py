@@ -156,7 +156,7 @@ async def list_tenant_licenses(
     page, more = rows[:limit], len(rows) > limit
     return {
         "data": [_listed_license(row) for row in page],
-        "next_cursor": encode_cursor(page[-1]["created_at"], page[-1]["license_id"])
+        "next_cursor": encode_cursor(page[-1]["created_us"], page[-1]["license_id"])
         if more else None,
     }
 

@@ -115,6 +115,7 @@ async def insert_license(
     stripe_ids: dict[str, str | None] | None = None,
 ) -> None:
     stripe_ids = stripe_ids or {}
+    # created_at comes from the database clock, to the microsecond: lists are newest first.
     await conn.execute(
         """INSERT INTO licenses (license_id, tenant_id, product_id, key_type_id, key_hash,
                                  key_display, status, activation_limit, expires_at,
@@ -123,7 +124,7 @@ async def insert_license(
                                  stripe_payment_intent_id, stripe_subscription_id,
                                  stripe_customer_id, churn_limit_per_day)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s,
-                   %s, to_timestamp(%s), %s, %s, %s, %s)""",
+                   %s, clock_timestamp(), %s, %s, %s, %s)""",
         (
             license_.license_id,
             license_.tenant_id,
@@ -141,7 +142,6 @@ async def insert_license(
             checkout_session_id,
             license_.reminted_from,
             license_.version,
-            license_.created_at,
             stripe_ids.get("payment_intent"),
             stripe_ids.get("subscription"),
             stripe_ids.get("customer"),
@@ -205,10 +205,12 @@ async def list_licenses(
     after: tuple[int, str] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Newest first; ``after`` is the (created_at, license_id) of the last row seen."""
+    """Newest first; ``after`` is the (created_at in microseconds, license_id) of the last
+    row seen."""
     after_created, after_id = after if after else (None, None)
     cursor = await conn.execute(
         f"""SELECT {LICENSE_COLUMNS},
+                   (extract(epoch FROM l.created_at) * 1000000)::bigint AS created_us,
                    (SELECT count(*) FROM license_instances i
                      WHERE i.license_id = l.license_id AND i.deactivated_at IS NULL)
                        AS active_instances
@@ -219,7 +221,8 @@ async def list_licenses(
                AND (%(email)s::text IS NULL OR lower(l.customer_email) = lower(%(email)s))
                AND (%(after_created)s::bigint IS NULL
                     OR (l.created_at, l.license_id)
-                       < (to_timestamp(%(after_created)s), %(after_id)s::uuid))
+                       < (timestamptz 'epoch' + %(after_created)s * interval '1 microsecond',
+                          %(after_id)s::uuid))
              ORDER BY l.created_at DESC, l.license_id DESC
              LIMIT %(limit)s""",
         {
