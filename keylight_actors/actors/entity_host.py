@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import psycopg
+import ray
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -99,6 +100,7 @@ class EntityHost(Generic[E]):
         return {
             "name": self.name,
             "pid": os.getpid(),
+            "node_id": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None,
             "resident": len(self.cache),
             "max_entities": self.cache.max_entities,
             "hits": self.cache.hits,

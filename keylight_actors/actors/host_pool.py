@@ -46,6 +46,8 @@ def get_or_create_host(kind: str, index: int, settings: Settings) -> ray.actor.A
         max_task_retries=0,
         max_concurrency=HOST_CONCURRENCY,
         num_cpus=0,
+        # Spread hosts over the cluster's nodes: losing a node loses only its share.
+        scheduling_strategy="SPREAD",
     ).remote(settings, name)
 
 

@@ -26,12 +26,13 @@ class KeylightIngress:
         return create_app(self.services)
 
 
-def build_app(settings: Settings) -> Application:
+def build_app(settings: Settings, *, ray_actor_options: dict | None = None) -> Application:
+    """The Serve application; ``ray_actor_options`` may pin the ingress (e.g. to the head)."""
     deployment = serve.deployment(
         KeylightIngress,
         name=DEPLOYMENT_NAME,
         num_replicas=settings.ingress_replicas,
         max_ongoing_requests=MAX_ONGOING_REQUESTS,
-        ray_actor_options={"num_cpus": 0},
+        ray_actor_options={"num_cpus": 0, **(ray_actor_options or {})},
     )
     return deployment.bind(settings)

@@ -1,0 +1,182 @@
+"""A multi-node fault scenario, run in its own process with its own Ray cluster.
+
+    python -m tests.cluster.fault_scenario <database-url> <kind>
+
+``kind`` is ``node`` (remove a worker node that hosts license hosts) or ``host`` (SIGKILL
+one license host). Prints one JSON line with what a user would check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import sys
+import time
+from collections import Counter
+
+import httpx
+import psycopg
+import ray
+from ray import serve
+from ray.cluster_utils import Cluster
+
+from keylight_actors.actors.host_pool import NAMESPACE, host_name
+from keylight_actors.api.deployment import build_app
+from keylight_actors.settings import Settings
+from keylight_actors.store.encryption import generate_master_key
+
+LICENSES = 12
+LIMIT = 3
+CONCURRENCY = 16
+LOAD_SECONDS = 20.0
+FAULT_AT_SECONDS = 5.0
+LICENSE_HOSTS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_cluster() -> tuple[Cluster, list]:
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "resources": {"head": 1}, "include_dashboard": False})
+    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False)
+    return cluster, workers
+
+
+def set_up_shop(http: httpx.Client, token: str) -> tuple[str, str, str, list[str]]:
+    auth = {"Authorization": f"Bearer {token}"}
+    tenant_id = f"ft-{secrets.token_hex(3)}"
+    created = http.post("/api/admin/tenants", headers=auth,
+                        json={"tenant_id": tenant_id, "name": "Fault"}).json()
+    http.patch(f"/api/admin/tenants/{tenant_id}", headers=auth,
+               json={"lifecycle": "active"}).raise_for_status()
+    manage = {"Authorization": f"Bearer {created['management_token']}"}
+    http.post(f"/api/{tenant_id}/products", headers=manage,
+              json={"product_id": "app", "display_name": "App",
+                    "key_prefix": "F" + secrets.token_hex(2).upper()[:3]}).raise_for_status()
+    http.post(f"/api/{tenant_id}/products/app/key-types", headers=manage,
+              json={"key_type_id": "pro", "display_name": "Pro",
+                    "activation_limit": LIMIT}).raise_for_status()
+    keys = [http.post(f"/api/{tenant_id}/licenses", headers=manage,
+                      json={"product_id": "app", "key_type_id": "pro"}).json()["key"]
+            for _ in range(LICENSES)]
+    return tenant_id, created["sdk_key"], created["management_token"], keys
+
+
+def inject_fault(kind: str, cluster: Cluster, workers: list) -> str:
+    stats = [ray.get(ray.get_actor(host_name("license", n), namespace=NAMESPACE)
+                     .stats.remote()) for n in range(LICENSE_HOSTS)]
+    if kind == "host":
+        os.kill(stats[0]["pid"], signal.SIGKILL)
+        return stats[0]["name"]
+    node_ids = {stat["node_id"] for stat in stats}
+    victim = next(node for node in workers if node.node_id in node_ids)
+    cluster.remove_node(victim, allow_graceful=False)
+    return victim.node_id
+
+
+async def drive(base_url: str, tenant_id: str, sdk_key: str, keys: list[str], fault
+                ) -> tuple[list[tuple[float, int, str | None, str]], float]:
+    results: list[tuple[float, int, str | None, str]] = []
+    started = time.monotonic()
+    fault_time = 0.0
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        async def worker() -> None:
+            while time.monotonic() - started < LOAD_SECONDS:
+                key = random.choice(keys)
+                try:
+                    answer = await client.post(
+                        f"/{tenant_id}/app/activate", headers={"X-Keylight-SDK-Key": sdk_key},
+                        json={"license_key": key, "instance_name": "n",
+                              "machine_hash": secrets.token_hex(32)})
+                    instance = answer.json().get("instance_id") if answer.status_code == 200 \
+                        else None
+                    results.append((time.monotonic() - started, answer.status_code, instance,
+                                    key))
+                except httpx.HTTPError:
+                    results.append((time.monotonic() - started, 0, None, key))
+
+        async def faulter() -> None:
+            nonlocal fault_time
+            await asyncio.sleep(FAULT_AT_SECONDS)
+            fault_time = time.monotonic() - started
+            await asyncio.to_thread(fault)
+
+        await asyncio.gather(faulter(), *(worker() for _ in range(CONCURRENCY)))
+    return results, fault_time
+
+
+def main() -> None:
+    database_url, kind = sys.argv[1], sys.argv[2]
+    cluster, workers = start_cluster()
+    port = free_port()
+    token = "kop_" + secrets.token_hex(16)
+    settings = Settings(database_url=database_url, master_key=generate_master_key(),
+                        admin_token=token, license_hosts=LICENSE_HOSTS, tenant_hosts=1,
+                        tenant_cache_seconds=1.0)
+    from keylight_actors.server import prepare_database
+
+    prepare_database(settings, announce=lambda _: None)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_app(settings, ray_actor_options={"resources": {"head": 0.01}}),
+              name="keylight", route_prefix="/")
+    base_url = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        tenant_id, sdk_key, management_token, keys = set_up_shop(http, token)
+        results, fault_time = asyncio.run(drive(
+            base_url, tenant_id, sdk_key, keys, lambda: inject_fault(kind, cluster, workers)))
+        manage = {"Authorization": f"Bearer {management_token}"}
+        before_restart = http.get(f"/api/{tenant_id}/licenses?limit=200", headers=manage).json()
+
+    statuses = Counter(status for _, status, _, _ in results)
+    granted = {instance for _, status, instance, _ in results if status == 200}
+    failures_after = [at for at, status, _, _ in results if at >= fault_time
+                      and status not in (200, 402)]
+    last_failure = max(failures_after, default=fault_time)
+    with psycopg.connect(database_url) as conn:
+        stored = {row[0] for row in conn.execute(
+            "SELECT instance_id::text FROM license_instances WHERE deactivated_at IS NULL")}
+        per_license = [row[0] for row in conn.execute(
+            "SELECT count(*) FROM license_instances i JOIN licenses l USING (license_id) "
+            "WHERE l.tenant_id = %s AND i.deactivated_at IS NULL GROUP BY l.license_id",
+            (tenant_id,))]
+
+    # Restart the whole server: Serve and every host go, then come back on the same data.
+    serve.shutdown()
+    for n in range(LICENSE_HOSTS):
+        ray.kill(ray.get_actor(host_name("license", n), namespace=NAMESPACE), no_restart=True)
+    ray.kill(ray.get_actor(host_name("tenant", 0), namespace=NAMESPACE), no_restart=True)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_app(settings, ray_actor_options={"resources": {"head": 0.01}}),
+              name="keylight", route_prefix="/")
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        after_restart = http.get(f"/api/{tenant_id}/licenses?limit=200",
+                                 headers={"Authorization": f"Bearer {management_token}"}).json()
+
+    print(json.dumps({
+        "statuses": {str(code): count for code, count in statuses.items()},
+        "granted_missing_from_postgres": len(granted - stored),
+        "max_active_per_license": max(per_license, default=0),
+        "recovered_seconds_after_fault": round(last_failure - fault_time, 2),
+        "successes_after_recovery": sum(1 for at, status, _, _ in results
+                                        if at > last_failure and status in (200, 402)),
+        "state_identical_after_restart": before_restart == after_restart,
+    }))
+    serve.shutdown()
+    ray.shutdown()
+    cluster.shutdown()
+
+
+if __name__ == "__main__":
+    main()

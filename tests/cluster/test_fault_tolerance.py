@@ -1,0 +1,40 @@
+"""Fault tolerance on a multi-node Ray cluster started on this machine.
+
+Each scenario runs in its own process with its own three-node cluster (the rest of the
+suite shares one single-node Ray instance), under activation load.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import fresh_database
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_scenario(postgres_admin_url: str, kind: str) -> dict:
+    with fresh_database(postgres_admin_url) as database_url:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.cluster.fault_scenario", database_url, kind],
+            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("kind", ["node", "host"])
+def test_losing_a_worker_node_or_a_host_under_load_loses_nothing_acknowledged(
+    postgres_admin_url, kind
+):
+    outcome = run_scenario(postgres_admin_url, kind)
+    assert set(outcome["statuses"]) <= {"200", "402", "503"}, outcome
+    assert outcome["granted_missing_from_postgres"] == 0, outcome
+    assert outcome["max_active_per_license"] <= 3, outcome
+    assert outcome["recovered_seconds_after_fault"] <= 30, outcome
+    assert outcome["successes_after_recovery"] > 0, outcome
+    assert outcome["state_identical_after_restart"], outcome
