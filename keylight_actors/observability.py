@@ -21,3 +21,7 @@ WRITE_THROUGH_LATENCY = metrics.Histogram(
     "keylight_write_through_seconds", "Commit time of an entity's write-through",
     boundaries=[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     tag_keys=("kind",))
+WEBHOOK_ATTEMPTS = metrics.Counter(
+    "keylight_webhook_attempts_total",
+    "Outbound webhook attempts by what they led to (delivered, retrying, failed)",
+    tag_keys=("outcome",))

@@ -17,6 +17,16 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -41,6 +51,11 @@ class Settings:
     platform_fee_bps: int = 50
     webhook_retry_schedule: tuple[int, ...] = (60, 300, 1800)
     allow_private_webhook_urls: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_concurrency: int = 16
+    webhook_poll_seconds: float = 1.0
+    webhook_lease_seconds: float = 60.0  # a claim not finished by then is due again
+    webhook_dispatchers: int = 1
     license_hosts: int = 0  # 0: one per CPU of the cluster
     tenant_hosts: int = 1
     host_max_entities: int = 100_000
@@ -76,6 +91,11 @@ class Settings:
             platform_fee_bps=_env_int("KEYLIGHT_PLATFORM_FEE_BPS", 50),
             webhook_retry_schedule=retry_schedule,
             allow_private_webhook_urls=_env_flag("KEYLIGHT_ALLOW_PRIVATE_WEBHOOK_URLS"),
+            webhook_timeout_seconds=_env_float("KEYLIGHT_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            webhook_concurrency=_env_int("KEYLIGHT_WEBHOOK_CONCURRENCY", 16),
+            webhook_poll_seconds=_env_float("KEYLIGHT_WEBHOOK_POLL_SECONDS", 1.0),
+            webhook_lease_seconds=_env_float("KEYLIGHT_WEBHOOK_LEASE_SECONDS", 60.0),
+            webhook_dispatchers=_env_int("KEYLIGHT_WEBHOOK_DISPATCHERS", 1),
             license_hosts=_env_int("KEYLIGHT_LICENSE_HOSTS", 0),
             tenant_hosts=_env_int("KEYLIGHT_TENANT_HOSTS", 1),
             host_max_entities=_env_int("KEYLIGHT_HOST_MAX_ENTITIES", 100_000),

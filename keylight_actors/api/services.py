@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from psycopg_pool import AsyncConnectionPool
 
 from ..actors.host_pool import Hosts
+from ..actors.webhook_dispatcher import get_or_create_dispatchers
 from ..domain.guess_guard import GuardPolicy, GuessGuard
 from ..domain.write_throttle import WriteThrottle
 from ..integrations.stripe_gateway import StripeGateway
@@ -57,6 +58,7 @@ class Services:
                         "KEYLIGHT_ADMIN_TOKEN and restart to choose it")
         pool = await open_pool(settings.database_url, max_size=settings.db_pool_size)
         hosts = Hosts(settings)
+        get_or_create_dispatchers(settings)  # detached: they outlive this replica
 
         async def pool_source() -> AsyncConnectionPool:
             return pool
