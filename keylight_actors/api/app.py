@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks
+from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks, webhooks
 from .body_limit import BodySizeLimit
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .idempotency import IdempotencyReplay
@@ -27,6 +27,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(checkout.router)
     app.include_router(credentials.router)
     app.include_router(stripe_webhooks.router)
+    app.include_router(webhooks.router)
     app.include_router(sdk.router)
     app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)
     app.add_middleware(BodySizeLimit)
