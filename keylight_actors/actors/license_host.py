@@ -94,11 +94,22 @@ class LicenseHost(EntityHost[LicenseEntity]):
         return apply
 
     async def revoke(self, key_hash: str, *, tenant_id: str, actor: str) -> dict[str, Any]:
+        now = now_seconds()
+        revoked: list[LicenseEntity] = []
+
         def apply(draft: LicenseEntity) -> tuple[dict[str, Any], bool]:
             changed = draft.revoke()
+            revoked.append(draft)
             return license_view(draft, with_instances=True), changed
 
-        return await self._audited_change(key_hash, tenant_id, "license.revoke", actor, apply)
+        async def announce(conn: AsyncConnection) -> None:
+            draft = revoked[-1]
+            await insert_event(conn, OutboundEvent(tenant_id, "license.revoked", {
+                "license_id": draft.license_id, "product_id": draft.product_id,
+                "key_type_id": draft.key_type_id, "reason": "revoked_by_vendor"}), now)
+
+        return await self._audited_change(key_hash, tenant_id, "license.revoke", actor, apply,
+                                          announce)
 
     async def remint(
         self, key_hash: str, *, tenant_id: str, key_prefix: str, actor: str
