@@ -21,6 +21,10 @@ from tests.stripe_standin import StripeStandIn
 TEST_HOST_MAX_ENTITIES = 500
 # High enough that the suite's own deliberate misses from 127.0.0.1 never lock it out.
 LOOKUP_FAILURES_PER_ADDRESS = 40
+# Outbound webhooks: retries after 1, 2 and 3 s; no answer within 1 s is a failure.
+WEBHOOK_RETRY_SCHEDULE = (1, 2, 3)
+WEBHOOK_TIMEOUT_SECONDS = 1.0
+WEBHOOK_CONCURRENCY = 8
 
 
 # Every secret and raw key the suite handles, for the log scan that runs last.
@@ -67,7 +71,23 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory,
         host_idle_seconds=300,
         tenant_cache_seconds=0.5,
         lookup_failures_per_address=LOOKUP_FAILURES_PER_ADDRESS,
+        allow_private_webhook_urls=True,  # the receivers listen on loopback
+        webhook_retry_schedule=WEBHOOK_RETRY_SCHEDULE,
+        webhook_timeout_seconds=WEBHOOK_TIMEOUT_SECONDS,
+        webhook_concurrency=WEBHOOK_CONCURRENCY,
+        webhook_lease_seconds=5.0,
     )
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver():
+    """The vendors' webhook receiver, on loopback, for the whole run."""
+    from .webhook_receiver import WebhookReceiver
+
+    receiver = WebhookReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
 
 
 @pytest.fixture(scope="session")
