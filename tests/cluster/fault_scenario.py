@@ -29,13 +29,16 @@ from keylight_actors.actors.host_pool import NAMESPACE, host_name
 from keylight_actors.api.deployment import build_app
 from keylight_actors.settings import Settings
 from keylight_actors.store.encryption import generate_master_key
+from tests.seeding import seed_licenses
 
-LICENSES = 12
+HOT_LICENSES = 12  # contended: their seats fill at once, so the limit is tested throughout
+COLD_LICENSES = 3000  # rarely full: activations keep succeeding across the fault
 LIMIT = 3
 CONCURRENCY = 16
-LOAD_SECONDS = 20.0
+LOAD_SECONDS = 30.0
 FAULT_AT_SECONDS = 5.0
 LICENSE_HOSTS = 4
+RESULT_MARK = "FAULT-SCENARIO-RESULT "
 
 
 def free_port() -> int:
@@ -45,15 +48,19 @@ def free_port() -> int:
 
 
 def start_cluster() -> tuple[Cluster, list]:
+    # Notice a dead node within ~3 s (Ray's default takes ~15 s); operators tune the same.
     cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "resources": {"head": 1}, "include_dashboard": False})
+        "num_cpus": 1, "resources": {"head": 1}, "include_dashboard": False,
+        "_system_config": {"health_check_period_ms": 1000,
+                           "health_check_failure_threshold": 3}})
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False)
     return cluster, workers
 
 
-def set_up_shop(http: httpx.Client, token: str) -> tuple[str, str, str, list[str]]:
+def set_up_shop(http: httpx.Client, token: str, database_url: str
+                ) -> tuple[str, str, str, list[str], list[str]]:
     auth = {"Authorization": f"Bearer {token}"}
     tenant_id = f"ft-{secrets.token_hex(3)}"
     created = http.post("/api/admin/tenants", headers=auth,
@@ -61,16 +68,19 @@ def set_up_shop(http: httpx.Client, token: str) -> tuple[str, str, str, list[str
     http.patch(f"/api/admin/tenants/{tenant_id}", headers=auth,
                json={"lifecycle": "active"}).raise_for_status()
     manage = {"Authorization": f"Bearer {created['management_token']}"}
+    prefix = "F" + secrets.token_hex(2).upper()[:3]
     http.post(f"/api/{tenant_id}/products", headers=manage,
               json={"product_id": "app", "display_name": "App",
-                    "key_prefix": "F" + secrets.token_hex(2).upper()[:3]}).raise_for_status()
+                    "key_prefix": prefix}).raise_for_status()
     http.post(f"/api/{tenant_id}/products/app/key-types", headers=manage,
               json={"key_type_id": "pro", "display_name": "Pro",
                     "activation_limit": LIMIT}).raise_for_status()
-    keys = [http.post(f"/api/{tenant_id}/licenses", headers=manage,
-                      json={"product_id": "app", "key_type_id": "pro"}).json()["key"]
-            for _ in range(LICENSES)]
-    return tenant_id, created["sdk_key"], created["management_token"], keys
+    hot = [http.post(f"/api/{tenant_id}/licenses", headers=manage,
+                     json={"product_id": "app", "key_type_id": "pro"}).json()["key"]
+           for _ in range(HOT_LICENSES)]
+    cold = [raw_key for _, raw_key in seed_licenses(
+        database_url, tenant_id, "app", "pro", prefix, COLD_LICENSES, activation_limit=LIMIT)]
+    return tenant_id, created["sdk_key"], created["management_token"], hot, cold
 
 
 def inject_fault(kind: str, cluster: Cluster, workers: list) -> str:
@@ -85,8 +95,8 @@ def inject_fault(kind: str, cluster: Cluster, workers: list) -> str:
     return victim.node_id
 
 
-async def drive(base_url: str, tenant_id: str, sdk_key: str, keys: list[str], fault
-                ) -> tuple[list[tuple[float, int, str | None, str]], float]:
+async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
+                cold: list[str], fault) -> tuple[list[tuple[float, int, str | None, str]], float]:
     results: list[tuple[float, int, str | None, str]] = []
     started = time.monotonic()
     fault_time = 0.0
@@ -94,7 +104,7 @@ async def drive(base_url: str, tenant_id: str, sdk_key: str, keys: list[str], fa
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         async def worker() -> None:
             while time.monotonic() - started < LOAD_SECONDS:
-                key = random.choice(keys)
+                key = random.choice(hot if random.random() < 0.5 else cold)
                 try:
                     answer = await client.post(
                         f"/{tenant_id}/app/activate", headers={"X-Keylight-SDK-Key": sdk_key},
@@ -133,9 +143,11 @@ def main() -> None:
               name="keylight", route_prefix="/")
     base_url = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        tenant_id, sdk_key, management_token, keys = set_up_shop(http, token)
+        tenant_id, sdk_key, management_token, hot, cold = set_up_shop(http, token,
+                                                                      database_url)
         results, fault_time = asyncio.run(drive(
-            base_url, tenant_id, sdk_key, keys, lambda: inject_fault(kind, cluster, workers)))
+            base_url, tenant_id, sdk_key, hot, cold,
+            lambda: inject_fault(kind, cluster, workers)))
         manage = {"Authorization": f"Bearer {management_token}"}
         before_restart = http.get(f"/api/{tenant_id}/licenses?limit=200", headers=manage).json()
 
@@ -164,15 +176,17 @@ def main() -> None:
         after_restart = http.get(f"/api/{tenant_id}/licenses?limit=200",
                                  headers={"Authorization": f"Bearer {management_token}"}).json()
 
-    print(json.dumps({
+    print(RESULT_MARK + json.dumps({
         "statuses": {str(code): count for code, count in statuses.items()},
         "granted_missing_from_postgres": len(granted - stored),
         "max_active_per_license": max(per_license, default=0),
         "recovered_seconds_after_fault": round(last_failure - fault_time, 2),
-        "successes_after_recovery": sum(1 for at, status, _, _ in results
-                                        if at > last_failure and status in (200, 402)),
+        "activations_after_recovery": sum(1 for at, status, _, _ in results
+                                          if at > last_failure and status == 200),
+        "activations_before_fault": sum(1 for at, status, _, _ in results
+                                        if at < fault_time and status == 200),
         "state_identical_after_restart": before_restart == after_restart,
-    }))
+    }), flush=True)
     serve.shutdown()
     ray.shutdown()
     cluster.shutdown()

@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 
-import psycopg
 import ray
 
 from keylight_actors.actors.host_pool import NAMESPACE
 from keylight_actors.actors.messages import encode_command, unwrap_reply
-from keylight_actors.domain.license_key import (
-    generate_license_key,
-    hash_license_key,
-    mask_license_key,
-)
+from keylight_actors.domain.license_key import hash_license_key
+from tests.seeding import seed_licenses
 
 from .conftest import TEST_HOST_MAX_ENTITIES
 from .hosts import host_stats, license_host_names, owning_license_host
 
 LICENSES = 10_000
 BATCH = 500
-
-
-def seed_licenses(database_url: str, catalog, count: int) -> list[tuple[str, str]]:
-    """Insert ``count`` licenses in bulk; answers (license_id, key_hash) pairs."""
-    rows = []
-    for _ in range(count):
-        raw_key = generate_license_key(catalog.key_prefix)
-        rows.append((str(uuid.uuid4()), hash_license_key(raw_key), mask_license_key(raw_key)))
-    with psycopg.connect(database_url) as conn, conn.cursor() as cursor:
-        cursor.executemany(
-            """INSERT INTO licenses (license_id, tenant_id, product_id, key_type_id, key_hash,
-                                     key_display, status, activation_limit, entitlements,
-                                     source, created_at)
-               VALUES (%s, %s, %s, %s, %s, %s, 'active', 3, '{pro}', 'seed', now())""",
-            [(license_id, catalog.tenant.tenant_id, catalog.product_id, catalog.key_type_id,
-              key_hash, display) for license_id, key_hash, display in rows],
-        )
-    return [(license_id, key_hash) for license_id, key_hash, _ in rows]
 
 
 def touch_all(settings, tenant_id: str, key_hashes: list[str]) -> list:
@@ -59,7 +36,9 @@ def touch_all(settings, tenant_id: str, key_hashes: list[str]) -> list:
 def test_touching_ten_thousand_licenses_keeps_each_host_within_its_cap(
     http, catalog, database_url, settings
 ):
-    seeded = seed_licenses(database_url, catalog, LICENSES)
+    seeded = [(license_id, hash_license_key(raw_key)) for license_id, raw_key in seed_licenses(
+        database_url, catalog.tenant.tenant_id, catalog.product_id, catalog.key_type_id,
+        catalog.key_prefix, LICENSES)]
     loads_before = sum(host_stats(name)["loads"] for name in license_host_names(settings))
 
     replies = touch_all(settings, catalog.tenant.tenant_id, [key for _, key in seeded])
