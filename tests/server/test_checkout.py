@@ -177,3 +177,25 @@ def test_the_limit_survives_a_tenant_host_restart(http, priced_catalog):
         if answer.status_code != 503:
             break
     assert answer.status_code == 429
+
+
+def test_changing_the_price_makes_a_new_stripe_price_used_by_later_checkouts(
+    http, priced_catalog, stripe_standin
+):
+    path = (f"/api/{priced_catalog.tenant.tenant_id}/products/{priced_catalog.product_id}/"
+            f"key-types/{priced_catalog.key_type_id}")
+    old_price = checkout_price(http, priced_catalog, stripe_standin)
+    changed = http.patch(path, headers=priced_catalog.tenant.headers,
+                         json={"price_in_cents": 2999})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["stripe_price_id"] not in (None, old_price)
+    new_price = checkout_price(http, priced_catalog, stripe_standin)
+    assert new_price == changed.json()["stripe_price_id"]
+    assert stripe_standin.objects[new_price]["unit_amount"] == 2999
+    assert last_session_request(stripe_standin).form["payment_intent_data"][
+        "application_fee_amount"] == "15"
+
+
+def checkout_price(http, catalog, stripe_standin) -> str:
+    assert checkout(http, catalog).status_code == 200
+    return last_session_request(stripe_standin).form["line_items"][0]["price"]

@@ -73,3 +73,19 @@ def test_a_tenant_without_manual_mode_has_no_manual_endpoint(http, tenant, catal
     event = completed_session(catalog, account=None)
     answer = deliver(http, event, secret="whsec_x", path=f"/api/stripe/webhook/{tenant.tenant_id}")
     assert answer.status_code == 404
+
+
+def test_new_manual_secrets_replace_the_old_ones_at_once(http, manual_shop):
+    catalog, old = manual_shop
+    new = {"secret_key": "sk_test_" + secrets.token_hex(12),
+           "webhook_secret": "whsec_" + secrets.token_hex(16)}
+    assert http.put(f"/api/{catalog.tenant.tenant_id}/stripe/manual",
+                    headers=catalog.tenant.headers, json=new).status_code == 200
+    path = f"/api/stripe/webhook/{catalog.tenant.tenant_id}"
+    refused = deliver(http, completed_session(catalog, account=None),
+                      secret=old["webhook_secret"], path=path)
+    assert refused.status_code == 400
+    accepted = deliver(http, completed_session(catalog, account=None),
+                       secret=new["webhook_secret"], path=path)
+    assert accepted.status_code == 200
+    assert len(licenses_of(http, catalog.tenant)) == 1
