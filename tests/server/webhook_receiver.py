@@ -31,6 +31,8 @@ class Behaviour:
     delay_seconds: float = 0.0
     gate: threading.Event | None = None  # the first request waits for it
     arrived: threading.Event = field(default_factory=threading.Event)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
 
 class WebhookReceiver:
@@ -38,8 +40,6 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._behaviours: dict[str, Behaviour] = {}
         self._received: dict[str, list[Received]] = {}
-        self.in_flight = 0
-        self.max_in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -70,10 +70,6 @@ class WebhookReceiver:
         with self._lock:
             return list(self._received[url.removeprefix(self.base_url)])
 
-    def reset_concurrency(self) -> None:
-        with self._lock:
-            self.max_in_flight = self.in_flight
-
     def wait_for(self, url: str, count: int, timeout: float = 30) -> list[Received]:
         deadline = time.monotonic() + timeout
         while True:
@@ -84,27 +80,28 @@ class WebhookReceiver:
                 raise AssertionError(f"{len(got)} of {count} deliveries arrived in {timeout} s")
             time.sleep(0.05)
 
-    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bool]:
-        """The status to answer, and whether the request counts as in flight."""
+    def _answer(self, path: str, headers: dict[str, str], body: bytes
+                ) -> tuple[int, Behaviour | None]:
+        """The status to answer, and the behaviour whose request is now in flight."""
         with self._lock:
             behaviour = self._behaviours.get(path)
             if behaviour is None:
-                return 404, False
+                return 404, None
             requests = self._received[path]
             requests.append(Received(path, headers, body, time.time()))
             n = len(requests) - 1
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            behaviour.in_flight += 1
+            behaviour.max_in_flight = max(behaviour.max_in_flight, behaviour.in_flight)
         behaviour.arrived.set()
         if behaviour.gate is not None and n == 0:
             behaviour.gate.wait(30)
         hang = behaviour.hang_seconds[n] if n < len(behaviour.hang_seconds) else 0.0
         time.sleep(hang + behaviour.delay_seconds)
-        return behaviour.statuses[min(n, len(behaviour.statuses) - 1)], True
+        return behaviour.statuses[min(n, len(behaviour.statuses) - 1)], behaviour
 
-    def _done(self) -> None:
+    def _done(self, behaviour: Behaviour) -> None:
         with self._lock:
-            self.in_flight -= 1
+            behaviour.in_flight -= 1
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -116,7 +113,7 @@ class WebhookReceiver:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                status, counted = receiver._answer(self.path, headers, body)
+                status, behaviour = receiver._answer(self.path, headers, body)
                 try:
                     reply = f'{{"received": true, "status": {status}}}'.encode()
                     self.send_response(status)
@@ -127,8 +124,8 @@ class WebhookReceiver:
                 except OSError:
                     pass  # the sender gave up (timeout) or died
                 finally:
-                    if counted:
-                        receiver._done()
+                    if behaviour is not None:
+                        receiver._done(behaviour)
 
             def log_message(self, *args: Any) -> None:
                 pass
