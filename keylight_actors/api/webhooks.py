@@ -49,7 +49,8 @@ def _endpoint_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.put("/webhook")
+@router.put("/webhook", responses={201: {"description": "created; the answer carries the "
+                                                     "signing secret, this once"}})
 async def set_webhook(tenant_id: str, body: SetWebhook, request: Request,
                       response: Response) -> dict[str, Any]:
     """Set the webhook URL and which events it receives. The first call creates the endpoint
