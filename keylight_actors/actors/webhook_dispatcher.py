@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 NAMESPACE = "keylight"
 DISPATCHER_PREFIX = "webhook-dispatcher"
 RECONNECT_SECONDS = 1.0
+MIN_WAIT_SECONDS = 0.05
 NO_ENDPOINT = "the tenant has no webhook endpoint any more"
 
 
@@ -131,7 +132,7 @@ class WebhookDispatcher:
             if released:
                 log.warning("%s: %d deliveries claimed before a restart are due again",
                             self.name, released)
-        poll = max(0.05, self.settings.webhook_poll_seconds)
+        poll = max(MIN_WAIT_SECONDS, self.settings.webhook_poll_seconds)
         while True:
             self._wake.clear()
             free = self.capacity - self.in_flight
@@ -143,14 +144,14 @@ class WebhookDispatcher:
                     if len(claimed) < free:
                         until_due = await seconds_until_next_due(conn)
                         if until_due is not None:
-                            wait = min(poll, until_due)
+                            # Due yet not claimed means locked elsewhere for a moment.
+                            wait = max(MIN_WAIT_SECONDS, min(poll, until_due))
                 for delivery in claimed:
                     self._launch(delivery)
                 if len(claimed) == free:
                     continue  # more may be due: claim again as soon as a slot frees
-            if wait > 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
 
     def _launch(self, delivery: ClaimedDelivery) -> None:
         self.in_flight += 1
@@ -187,8 +188,18 @@ class WebhookDispatcher:
             self._wake.set()
 
     async def _attempt(self, delivery: ClaimedDelivery) -> AttemptResult:
+        """One attempt; whatever goes wrong is its result, so the retry schedule holds."""
+        try:
+            return await self._sign_and_send(delivery)
+        except Exception as error:
+            log.exception("%s: delivery %s could not be prepared", self.name,
+                          delivery.delivery_id)
+            return AttemptResult(delivery.url, time.time(), 0,
+                                 error=f"internal error: {type(error).__name__}")
+
+    async def _sign_and_send(self, delivery: ClaimedDelivery) -> AttemptResult:
         if delivery.secret_sealed is None:
-            return AttemptResult(delivery.url, 0.0, 0, error=NO_ENDPOINT)
+            return AttemptResult(delivery.url, time.time(), 0, error=NO_ENDPOINT)
         sealed = [delivery.secret_sealed]
         if delivery.previous_secret_sealed is not None:
             sealed.append(delivery.previous_secret_sealed)
