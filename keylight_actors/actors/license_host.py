@@ -23,6 +23,7 @@ from .sdk_operations import (
     LICENSE_NOT_FOUND,
     LeaseSigner,
     Outcome,
+    expired_outcome,
     expiry_event,
     instance_event,
     new_instance_id,
@@ -185,9 +186,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
                 raise self.not_found_for_sdk()
             kept.append(draft)
             if draft.is_expired(now):
-                announced = draft.announce_expiry(now)
-                events = (expiry_event(draft),) if announced else ()
-                return Outcome(expired=True, events=events), announced
+                return expired_outcome(draft, now)
             instance, is_new = draft.activate(
                 new_instance_id=new_instance_id(), name=name, machine_hash=machine_hash, now=now
             )
@@ -220,9 +219,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
                 raise Unprocessable("License has been revoked", code="LICENSE_REVOKED")
             kept.append(draft)
             if draft.is_expired(now):
-                announced = draft.announce_expiry(now)
-                events = (expiry_event(draft),) if announced else ()
-                return Outcome(expired=True, events=events), announced
+                return expired_outcome(draft, now)
             instance = draft.instances.get(instance_id)
             if instance is None or (
                 machine_hash is not None and instance.machine_hash not in (None, machine_hash)

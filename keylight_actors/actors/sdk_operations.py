@@ -46,6 +46,12 @@ def expiry_event(draft: LicenseEntity) -> OutboundEvent:
     })
 
 
+def expired_outcome(draft: LicenseEntity, now: int) -> tuple[Outcome, bool]:
+    """An expired license: announce it once (a write), otherwise change nothing."""
+    announced = draft.announce_expiry(now)
+    return Outcome(expired=True, events=(expiry_event(draft),) if announced else ()), announced
+
+
 def instance_event(kind: str, draft: LicenseEntity, instance: Instance) -> OutboundEvent:
     return OutboundEvent(draft.tenant_id, kind, {
         "license_id": draft.license_id,
