@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks, webhooks
-from .body_limit import BodySizeLimit
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .idempotency import IdempotencyReplay
+from .request_guard import RequestGuard
 from .request_log import RequestLog
 from .services import Services
 
@@ -30,6 +30,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(sdk.router)
     app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestGuard)
     app.add_middleware(RequestLog)
     return app

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from ..store.idempotency import claim, complete, release
-from .body_limit import ASGIApp, Message, Receive, Scope, Send, replay_body
+from .request_guard import ASGIApp, Message, Receive, Scope, Send, replay_body
 
 HEADER = b"idempotency-key"
 KEY_MAX_LENGTH = 255

@@ -1,4 +1,6 @@
-"""Refuse request bodies over a size limit before anyone parses them (413)."""
+"""Refuse what no route should parse, before anyone parses it: bodies over a size limit
+(413), and NUL bytes anywhere in the path, query or body (400; PostgreSQL text cannot hold
+them, so they would otherwise surface as storage errors)."""
 
 from __future__ import annotations
 
@@ -21,13 +23,16 @@ def limit_for(path: str) -> int:
         DEFAULT_LIMIT_BYTES)
 
 
-class BodySizeLimit:
+class RequestGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            await _refuse_nul(send)
             return
         limit = limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
@@ -50,16 +55,27 @@ class BodySizeLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, replay_body([b"".join(chunks)], None, receive), send)
+        body = b"".join(chunks)
+        if b"\x00" in body or b"\\u0000" in body:
+            await _refuse_nul(send)
+            return
+        await self.app(scope, replay_body([body], None, receive), send)
 
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:
-        body = json.dumps({"error": f"request body over {limit} bytes",
-                           "code": "PAYLOAD_TOO_LARGE"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _error(send, 413, f"request body over {limit} bytes", "PAYLOAD_TOO_LARGE")
+
+
+async def _refuse_nul(send: Send) -> None:
+    await _error(send, 400, "NUL bytes are not accepted", "INVALID_INPUT")
+
+
+async def _error(send: Send, status: int, message: str, code: str) -> None:
+    body = json.dumps({"error": message, "code": code}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def replay_body(bodies: list[bytes], pending: Message | None, then: Receive | None = None

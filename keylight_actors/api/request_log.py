@@ -13,7 +13,7 @@ import secrets
 import time
 
 from ..observability import REQUEST_LATENCY, REQUESTS
-from .body_limit import ASGIApp, Message, Receive, Scope, Send
+from .request_guard import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("keylight.requests")
 

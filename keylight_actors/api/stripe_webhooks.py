@@ -19,7 +19,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 async def verified_event(request: Request, secret: str) -> dict[str, Any]:
     """The event, once its ``Stripe-Signature`` matches the raw body (300 s tolerance)."""
-    payload = await request.body()  # size already bounded by the BodySizeLimit middleware
+    payload = await request.body()  # size already bounded by the RequestGuard middleware
     signature = request.headers.get("stripe-signature")
     if not signature:
         raise InvalidInput("missing Stripe-Signature header", code="BAD_SIGNATURE")

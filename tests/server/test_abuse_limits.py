@@ -95,3 +95,14 @@ def test_a_tenants_sdk_quota_is_enforced_with_retry_after(http, catalog, operato
     assert lifted.status_code == 200
     time.sleep(2 * settings.tenant_cache_seconds)
     assert config().status_code == 200
+
+
+def test_nul_bytes_in_a_body_path_or_query_are_400_not_a_storage_error(http, catalog,
+                                                                       operator_headers):
+    body = {"tenant_id": "nul-test", "name": "a\u0000b"}
+    assert http.post("/api/admin/tenants", headers=operator_headers, json=body
+                     ).status_code == 400
+    assert http.get("/api/admin/stripe/events?status=a%00b", headers=operator_headers
+                    ).status_code == 400
+    assert http.get(f"/api/{catalog.tenant.tenant_id}/licenses?email=a%00@b.co",
+                    headers=catalog.tenant.headers).status_code == 400
