@@ -95,7 +95,8 @@ def ray_session() -> Iterator[None]:
     import ray
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    ray.init(num_cpus=2, namespace="keylight", include_dashboard=False,
+    # address="local": always a fresh instance, never a cluster another process left running.
+    ray.init(address="local", num_cpus=2, namespace="keylight", include_dashboard=False,
              configure_logging=False, log_to_driver=False,
              _system_config={"metrics_report_interval_ms": 1000})
     yield
