@@ -122,6 +122,43 @@ def cmd_license_mint(args: argparse.Namespace) -> None:
     _print(_api(args, "POST", f"/api/{args.tenant}/licenses", body))
 
 
+def _levels(raw: str) -> list[int]:
+    try:
+        levels = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma-separated whole numbers, not {raw!r}"
+                                         ) from None
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("concurrency levels must be at least 1")
+    return levels
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench.errors import BenchFailed
+    from .bench.report import format_report, write_json
+    from .bench.run import BenchConfig, run_bench
+
+    config = BenchConfig(licenses=args.licenses, tenants=args.tenants, levels=args.concurrency,
+                         duration=args.duration, max_requests=args.max_requests,
+                         progress=not args.no_progress)
+    token = args.operator_token or os.environ.get("KEYLIGHT_ADMIN_TOKEN") or None
+    database_url = args.database_url or os.environ.get("KEYLIGHT_DATABASE_URL") or None
+
+    def announce(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    try:
+        report = run_bench(config, url=args.url, noop_url=args.noop_url,
+                           database_url=database_url, operator_token=token,
+                           announce=announce)
+    except BenchFailed as failure:
+        raise CommandFailed(str(failure)) from None
+    print(format_report(report))
+    if args.json:
+        write_json(report, Path(args.json))
+        print(f"\nreport written to {args.json}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keylight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +218,32 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--currency", default="usd")
     create.add_argument("--entitlement", action="append")
     create.set_defaults(run=cmd_key_type_create)
+
+    bench = commands.add_parser(
+        "bench", help="benchmark activation and validation against two baselines",
+        description="Seed tenants and licenses, then drive activate / validate / deactivate "
+                    "from a separate load-generator process at each concurrency level, next "
+                    "to a Ray Serve no-op endpoint and a plain FastAPI + uvicorn + PostgreSQL "
+                    "process. Without --url it starts its own server: a fresh local Ray with "
+                    "Serve throughput-optimised, on an embedded PostgreSQL in a temporary "
+                    "directory unless --database-url is given. Loopback only.")
+    bench.add_argument("--licenses", type=int, default=10_000, help="licenses to seed")
+    bench.add_argument("--tenants", type=int, default=4, help="tenants to seed")
+    bench.add_argument("--concurrency", type=_levels, default=[1, 8, 32],
+                       help="concurrent clients per level, comma-separated (1,8,32)")
+    bench.add_argument("--duration", type=float, default=10.0,
+                       help="seconds per scenario and level")
+    bench.add_argument("--max-requests", type=int, default=100_000,
+                       help="requests at most per scenario and level")
+    bench.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    bench.add_argument("--url", help="an already running server (loopback) instead of one "
+                                     "started here; needs --database-url and --operator-token")
+    bench.add_argument("--noop-url", help="with --url: a Serve no-op baseline to measure "
+                       "(serve run keylight_actors.bench.baselines:noop_serve_app)")
+    bench.add_argument("--operator-token", help="operator token (or KEYLIGHT_ADMIN_TOKEN)")
+    bench.add_argument("--database-url", help="PostgreSQL to seed (or KEYLIGHT_DATABASE_URL)")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bars")
+    bench.set_defaults(run=cmd_bench)
 
     license_ = commands.add_parser("license", help="licenses").add_subparsers(dest="sub",
                                                                               required=True)

@@ -1,0 +1,352 @@
+"""The load generator: a separate process that drives one target over HTTP on loopback.
+
+Run as ``python -m keylight_actors.bench.load PLAN.json RESULT.json``. For each concurrency
+level it runs the plan's scenarios, each bounded in time *and* in requests, with that many
+client tasks sharing one httpx client, and records every request's latency and status.
+
+Targets and their scenarios:
+
+- ``keylight``: ``cold_start`` (once, at the first level: activations alternating between a
+  license never touched before, which the server must load from PostgreSQL, and a second
+  activation of the same license, now resident), then per level ``activate`` (every request
+  takes a new seat: a write), ``validate`` (instances activated earlier: a read and a signed
+  lease), ``mixed`` (activate / validate / deactivate).
+- ``serve_noop`` and ``uvicorn_postgres``: one scenario each, ``noop`` and ``write``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import secrets
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .progress import Progress
+from .report import summarize
+from .seed import Seed
+
+# At most this many active devices per license (seeded licenses allow more), so seats never
+# run out and no entity grows without bound however long the run.
+MAX_ACTIVE_PER_LICENSE = 20
+MIXED_WEIGHTS = {"activate": 0.25, "validate": 0.60, "deactivate": 0.15}
+REQUEST_TIMEOUT_SECONDS = 30.0
+SDK_KEY_HEADER = "X-Keylight-SDK-Key"
+
+KEYLIGHT_SCENARIOS = ("activate", "validate", "mixed")
+
+
+@dataclass
+class LoadPlan:
+    target: str                      # keylight | serve_noop | uvicorn_postgres
+    urls: list[str]                  # base URLs (one per ingress replica); clients spread
+    levels: list[int]
+    duration: float                  # seconds per scenario and level
+    max_requests: int                # per scenario and level
+    seed_path: str | None = None     # keylight: the seeded tenants and raw keys
+    scenarios: list[str] = field(default_factory=lambda: list(KEYLIGHT_SCENARIOS))
+    cold_start: bool = True          # keylight: measure cold against resident activations
+    path: str = "/"                  # serve_noop: the endpoint's path
+    key_space: int = 10_000          # uvicorn_postgres: distinct keys written
+    random_seed: int = 0
+    progress: bool = True
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, path: Path) -> LoadPlan:
+        return cls(**json.loads(Path(path).read_text()))
+
+
+class Recorder:
+    """Latencies and statuses of one scenario, per operation."""
+
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {}
+        self.statuses: dict[str, Counter[str]] = {}
+
+    def record(self, op: str, status: str, seconds: float) -> None:
+        self.latencies.setdefault(op, []).append(seconds)
+        self.statuses.setdefault(op, Counter())[status] += 1
+
+    def summary(self, elapsed: float, client_cpu: float) -> dict[str, Any]:
+        everything = [value for values in self.latencies.values() for value in values]
+        statuses: Counter[str] = Counter()
+        for counts in self.statuses.values():
+            statuses.update(counts)
+        result = summarize(everything, statuses, elapsed)
+        result["client_cpu_percent"] = round(100 * client_cpu / elapsed, 1) if elapsed else 0.0
+        if len(self.latencies) > 1 or "activate" not in self.latencies:
+            result["ops"] = {op: summarize(values, self.statuses[op], elapsed)
+                             for op, values in sorted(self.latencies.items())}
+        return result
+
+
+class InstanceBag:
+    """Active instances not in use by a request right now; O(1) add, take and random take."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, license_index: int, instance_id: str) -> None:
+        self.items.append((license_index, instance_id))
+
+    def take(self, rng: random.Random) -> tuple[int, str] | None:
+        if not self.items:
+            return None
+        position = rng.randrange(len(self.items))
+        self.items[position], self.items[-1] = self.items[-1], self.items[position]
+        return self.items.pop()
+
+
+class KeylightState:
+    """What the generator knows of the server's licenses; shared by every scenario."""
+
+    def __init__(self, seed: Seed, rng: random.Random) -> None:
+        self.seed = seed
+        self.rng = rng
+        self.order = list(range(len(seed.licenses)))
+        rng.shuffle(self.order)
+        self.cursor = 0
+        self.touched: set[int] = set()
+        self.seats: Counter[int] = Counter()  # active plus in-flight activations
+        self.idle = InstanceBag()
+
+    def next_license(self, *, fresh: bool = False) -> int | None:
+        """The next license in round-robin order with a free seat (never touched, if fresh)."""
+        for _ in range(len(self.order)):
+            index = self.order[self.cursor]
+            self.cursor = (self.cursor + 1) % len(self.order)
+            if fresh and index in self.touched:
+                continue
+            if self.seats[index] < MAX_ACTIVE_PER_LICENSE:
+                return index
+        return None
+
+    def sdk(self, license_index: int, action: str) -> tuple[str, dict[str, str], str]:
+        tenant_index, raw_key = self.seed.licenses[license_index]
+        tenant = self.seed.tenants[tenant_index]
+        return (f"/{tenant.tenant_id}/{tenant.product_id}/{action}",
+                {SDK_KEY_HEADER: tenant.sdk_key}, raw_key)
+
+
+class Stop(Exception):
+    """No request of this kind can be made any more (seats or instances ran out)."""
+
+
+async def _timed(recorder: Recorder, op: str, call: Awaitable[httpx.Response]
+                 ) -> httpx.Response | None:
+    started = time.perf_counter()
+    try:
+        answer = await call
+    except httpx.HTTPError as error:
+        recorder.record(op, f"error:{type(error).__name__}", time.perf_counter() - started)
+        return None
+    recorder.record(op, str(answer.status_code), time.perf_counter() - started)
+    return answer
+
+
+async def activate(client: httpx.AsyncClient, state: KeylightState, recorder: Recorder,
+                   index: int, op: str = "activate") -> None:
+    path, headers, key = state.sdk(index, "activate")
+    state.seats[index] += 1
+    state.touched.add(index)
+    answer = await _timed(recorder, op, client.post(path, headers=headers, json={
+        "license_key": key, "instance_name": "bench", "machine_hash": secrets.token_hex(32)}))
+    if answer is not None and answer.status_code == 200:
+        state.idle.add(index, answer.json()["instance_id"])
+    else:
+        state.seats[index] -= 1
+
+
+async def validate(client: httpx.AsyncClient, state: KeylightState, recorder: Recorder,
+                   taken: tuple[int, str]) -> None:
+    index, instance_id = taken
+    path, headers, key = state.sdk(index, "validate")
+    await _timed(recorder, "validate", client.post(path, headers=headers, json={
+        "license_key": key, "instance_id": instance_id}))
+    state.idle.add(index, instance_id)
+
+
+async def deactivate(client: httpx.AsyncClient, state: KeylightState, recorder: Recorder,
+                     taken: tuple[int, str]) -> None:
+    index, instance_id = taken
+    path, headers, key = state.sdk(index, "deactivate")
+    answer = await _timed(recorder, "deactivate", client.post(path, headers=headers, json={
+        "instance_id": instance_id, "license_key": key}))
+    if answer is not None and answer.status_code == 200:
+        state.seats[index] -= 1
+    else:
+        state.idle.add(index, instance_id)
+
+
+Step = Callable[[httpx.AsyncClient, Recorder], Awaitable[None]]
+
+
+def keylight_step(state: KeylightState, scenario: str) -> Step:
+    async def one_activation(client: httpx.AsyncClient, recorder: Recorder) -> None:
+        index = state.next_license()
+        if index is None:
+            raise Stop("every license has all its seats taken")
+        await activate(client, state, recorder, index)
+
+    async def one_validation(client: httpx.AsyncClient, recorder: Recorder) -> None:
+        taken = state.idle.take(state.rng)
+        if taken is None:
+            raise Stop("no active instance to validate")
+        await validate(client, state, recorder, taken)
+
+    async def one_mixed(client: httpx.AsyncClient, recorder: Recorder) -> None:
+        op = state.rng.choices(list(MIXED_WEIGHTS), weights=list(MIXED_WEIGHTS.values()))[0]
+        taken = state.idle.take(state.rng) if op != "activate" else None
+        if taken is None:
+            await one_activation(client, recorder)
+        elif op == "validate":
+            await validate(client, state, recorder, taken)
+        else:
+            await deactivate(client, state, recorder, taken)
+
+    async def cold_then_warm(client: httpx.AsyncClient, recorder: Recorder) -> None:
+        index = state.next_license(fresh=True)
+        if index is None:
+            raise Stop("no license left that was never touched")
+        await activate(client, state, recorder, index, "activate_cold")
+        await activate(client, state, recorder, index, "activate_warm")
+
+    return {"activate": one_activation, "validate": one_validation, "mixed": one_mixed,
+            "cold_start": cold_then_warm}[scenario]
+
+
+def noop_step(path: str) -> Step:
+    async def one(client: httpx.AsyncClient, recorder: Recorder) -> None:
+        await _timed(recorder, "noop", client.post(path, json={}))
+
+    return one
+
+
+def write_step(rng: random.Random, key_space: int) -> Step:
+    async def one(client: httpx.AsyncClient, recorder: Recorder) -> None:
+        key = f"k{rng.randrange(key_space)}"
+        await _timed(recorder, "write", client.post("/activate", json={"key": key}))
+
+    return one
+
+
+async def run_scenario(urls: list[str], label: str, step: Step, concurrency: int,
+                       duration: float, max_requests: int, *, progress: bool
+                       ) -> dict[str, Any]:
+    """``concurrency`` clients doing ``step`` until the time or the request budget is spent."""
+    recorder = Recorder()
+    issued = 0
+    stopped: list[str] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    bar = Progress(label, duration, unit="s", enabled=progress, tenths=False)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(
+            base_url=url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS)) for url in urls]
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        deadline = started + duration
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            nonlocal issued
+            while time.perf_counter() < deadline and issued < max_requests:
+                issued += 1
+                try:
+                    await step(client, recorder)
+                except Stop as reason:
+                    stopped.append(str(reason))
+                    return
+
+        async def ticker() -> None:
+            while True:
+                await asyncio.sleep(0.2)
+                bar.set(min(duration, time.perf_counter() - started),
+                        note=f"{issued:,} requests")
+
+        ticking = asyncio.create_task(ticker())
+        try:
+            await asyncio.gather(*(worker(clients[n % len(clients)])
+                                   for n in range(concurrency)))
+        finally:
+            ticking.cancel()
+        elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_started
+    result = recorder.summary(elapsed, client_cpu)
+    bar.set(duration)
+    bar.close(f"{result['requests']:,} requests, {result['rps']:,.0f} rps")
+    if stopped:
+        result["stopped"] = sorted(set(stopped))
+    return result
+
+
+async def run_plan(plan: LoadPlan) -> dict[str, Any]:
+    rng = random.Random(plan.random_seed)
+    levels: dict[str, dict[str, Any]] = {}
+    result: dict[str, Any] = {"target": plan.target, "urls": plan.urls, "levels": levels}
+    if plan.target == "keylight":
+        assert plan.seed_path, "the keylight target needs the seed"
+        state = KeylightState(Seed.load(Path(plan.seed_path)), rng)
+        if plan.cold_start:
+            # Each step is two requests: a cold activation and a resident one.
+            result["cold_start"] = await run_scenario(
+                plan.urls, f"{plan.target} cold_start c=1", keylight_step(state, "cold_start"),
+                1, plan.duration, max(1, plan.max_requests // 2), progress=plan.progress)
+        for level in plan.levels:
+            levels[str(level)] = {
+                scenario: await run_scenario(
+                    plan.urls, f"{plan.target} {scenario} c={level}",
+                    keylight_step(state, scenario), level, plan.duration, plan.max_requests,
+                    progress=plan.progress)
+                for scenario in plan.scenarios
+            }
+        result["active_instances_left"] = sum(state.seats.values())
+        return result
+    if plan.target == "serve_noop":
+        step, scenario = noop_step(plan.path), "noop"
+    elif plan.target == "uvicorn_postgres":
+        step, scenario = write_step(rng, plan.key_space), "write"
+    else:
+        raise ValueError(f"unknown target {plan.target!r}")
+    for level in plan.levels:
+        levels[str(level)] = {scenario: await run_scenario(
+            plan.urls, f"{plan.target} {scenario} c={level}", step, level, plan.duration,
+            plan.max_requests, progress=plan.progress)}
+    return result
+
+
+def _run(coroutine: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    return uvloop.run(coroutine)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m keylight_actors.bench.load PLAN.json RESULT.json",
+              file=sys.stderr)
+        return 2
+    plan = LoadPlan.load(Path(args[0]))
+    result = _run(run_plan(plan))
+    Path(args[1]).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The benchmark's report: per-scenario summaries, ratios to the baselines, the issue's
+speed targets, a printed table and the same as JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+# Issue 7, item 2 (2 cores, 32 concurrent clients, synchronous_commit on).
+TARGET_LEVEL = 32
+ACTIVATION_VS_NOOP = 0.5
+VALIDATION_VS_NOOP = 0.6
+P99_LIMIT_MS = 60.0
+ACTIVATION_VS_PLAIN = 1.0
+COLD_P50_EXTRA_MS = 2.0
+BYTES_PER_ENTITY = 2048
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list, in milliseconds."""
+    if not ordered:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return round(1000 * ordered[min(rank, len(ordered)) - 1], 2)
+
+
+def summarize(latencies: Iterable[float], statuses: Mapping[str, int], elapsed: float
+              ) -> dict[str, Any]:
+    """Throughput, latency percentiles and answers by status of one set of requests.
+
+    ``errors`` holds every answer that is not 2xx, and transport failures as ``error:<kind>``.
+    """
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "seconds": round(elapsed, 3),
+        "rps": round(len(ordered) / elapsed, 1) if elapsed > 0 else 0.0,
+        "p50_ms": _percentile(ordered, 0.50),
+        "p90_ms": _percentile(ordered, 0.90),
+        "p99_ms": _percentile(ordered, 0.99),
+        "max_ms": round(1000 * ordered[-1], 2) if ordered else 0.0,
+        "statuses": dict(sorted(statuses.items())),
+        "errors": {status: count for status, count in sorted(statuses.items())
+                   if not status.startswith("2")},
+    }
+
+
+def _scenario(results: Mapping[str, Any], target: str, level: int, scenario: str
+              ) -> dict[str, Any] | None:
+    return results.get(target, {}).get("levels", {}).get(str(level), {}).get(scenario)
+
+
+def _ratio(numerator: dict[str, Any] | None, denominator: dict[str, Any] | None
+           ) -> float | None:
+    if not numerator or not denominator or not denominator["rps"]:
+        return None
+    return round(numerator["rps"] / denominator["rps"], 3)
+
+
+def ratios(results: Mapping[str, Any], levels: Iterable[int]) -> dict[str, dict[str, Any]]:
+    """Activation and validation throughput over both baselines' at each level."""
+    table = {}
+    for level in levels:
+        activate = _scenario(results, "keylight", level, "activate")
+        validate = _scenario(results, "keylight", level, "validate")
+        noop = _scenario(results, "serve_noop", level, "noop")
+        plain = _scenario(results, "uvicorn_postgres", level, "write")
+        table[str(level)] = {
+            "activation_vs_serve_noop": _ratio(activate, noop),
+            "validation_vs_serve_noop": _ratio(validate, noop),
+            "activation_vs_uvicorn_postgres": _ratio(activate, plain),
+            "validation_vs_uvicorn_postgres": _ratio(validate, plain),
+        }
+    return table
+
+
+def _target(name: str, wanted: str, measured: float | None, met: bool | None,
+            note: str = "") -> dict[str, Any]:
+    return {"target": name, "wanted": wanted, "measured": measured, "met": met, "note": note}
+
+
+def targets(results: Mapping[str, Any], levels: list[int],
+            memory: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The issue's speed targets, judged at 32 clients (or the highest level measured)."""
+    level = TARGET_LEVEL if TARGET_LEVEL in levels else max(levels)
+    at = f"at {level} clients"
+    found = ratios(results, [level])[str(level)]
+    activate = _scenario(results, "keylight", level, "activate")
+    validate = _scenario(results, "keylight", level, "validate")
+
+    def at_least(value: float | None, bound: float) -> bool | None:
+        return None if value is None else value >= bound
+
+    def p99(summary: dict[str, Any] | None) -> float | None:
+        return summary["p99_ms"] if summary else None
+
+    checks = [
+        _target(f"activation throughput / Serve no-op, {at}", f">= {ACTIVATION_VS_NOOP}",
+                found["activation_vs_serve_noop"],
+                at_least(found["activation_vs_serve_noop"], ACTIVATION_VS_NOOP)),
+        _target(f"validation throughput / Serve no-op, {at}", f">= {VALIDATION_VS_NOOP}",
+                found["validation_vs_serve_noop"],
+                at_least(found["validation_vs_serve_noop"], VALIDATION_VS_NOOP)),
+        _target(f"activation p99 ms, {at}", f"<= {P99_LIMIT_MS:g}", p99(activate),
+                None if activate is None else activate["p99_ms"] <= P99_LIMIT_MS),
+        _target(f"validation p99 ms, {at}", f"<= {P99_LIMIT_MS:g}", p99(validate),
+                None if validate is None else validate["p99_ms"] <= P99_LIMIT_MS),
+        _target(f"activation throughput / uvicorn + PostgreSQL, {at}",
+                f">= {ACTIVATION_VS_PLAIN}", found["activation_vs_uvicorn_postgres"],
+                at_least(found["activation_vs_uvicorn_postgres"], ACTIVATION_VS_PLAIN)),
+    ]
+    cold = results.get("keylight", {}).get("cold_start", {}).get("ops", {})
+    extra = None
+    if cold.get("activate_cold") and cold.get("activate_warm"):
+        extra = round(cold["activate_cold"]["p50_ms"] - cold["activate_warm"]["p50_ms"], 2)
+    checks.append(_target("cold (passivated) license: extra p50 activation ms, 1 client",
+                          f"<= {COLD_P50_EXTRA_MS:g}", extra,
+                          None if extra is None else extra <= COLD_P50_EXTRA_MS))
+    per_entity = (memory or {}).get("bytes_per_entity")
+    checks.append(_target(
+        "resident bytes per cached license entity (license hosts' RSS growth / entities)",
+        f"<= {BYTES_PER_ENTITY}", per_entity,
+        None if per_entity is None else per_entity <= BYTES_PER_ENTITY,
+        "" if per_entity is not None else "measured only when the bench starts the server"))
+    return checks
+
+
+def server_errors(results: Mapping[str, Any]) -> dict[str, int]:
+    """Every 5xx answer and transport failure across the run, by target/level/scenario."""
+    found = {}
+    for target, result in results.items():
+        scenarios = [("cold_start", result["cold_start"])] if "cold_start" in result else []
+        for level, by_scenario in result.get("levels", {}).items():
+            scenarios += [(f"{name} c={level}", summary)
+                          for name, summary in by_scenario.items()]
+        for name, summary in scenarios:
+            count = sum(n for status, n in summary["errors"].items()
+                        if status.startswith("5") or status.startswith("error"))
+            if count:
+                found[f"{target} {name}"] = count
+    return found
+
+
+def build_report(meta: dict[str, Any], results: Mapping[str, Any], levels: list[int],
+                 memory: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "meta": meta,
+        "results": dict(results),
+        "ratios": ratios(results, levels),
+        "targets": targets(results, levels, memory),
+        "server_errors": server_errors(results),
+        "memory": dict(memory) if memory else None,
+    }
+
+
+def _errors_text(errors: Mapping[str, int]) -> str:
+    return ", ".join(f"{status}:{count}" for status, count in errors.items()) or "-"
+
+
+def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
+    return "n/a" if value is None else pattern.format(value)
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    lines = []
+    meta = report["meta"]
+    lines.append(f"keylight bench — {meta.get('licenses', '?'):,} licenses, "
+                 f"{meta.get('tenants', '?')} tenants, {meta.get('duration')} s and at most "
+                 f"{meta.get('max_requests'):,} requests per scenario and level, "
+                 f"{meta.get('cpus')} CPUs")
+    header = (f"{'target':<17} {'scenario':<14} {'c':>3} {'requests':>9} {'rps':>9} "
+              f"{'p50 ms':>8} {'p99 ms':>8} {'cpu% cl':>7}  errors by status")
+    lines += ["", header, "-" * len(header)]
+
+    def row(target: str, scenario: str, level: str, summary: Mapping[str, Any]) -> str:
+        return (f"{target:<17} {scenario:<14} {level:>3} {summary['requests']:>9,} "
+                f"{summary['rps']:>9,.0f} {summary['p50_ms']:>8.2f} {summary['p99_ms']:>8.2f} "
+                f"{summary.get('client_cpu_percent', 0):>7.0f}  "
+                f"{_errors_text(summary['errors'])}")
+
+    for target, result in report["results"].items():
+        if "cold_start" in result:
+            for op, summary in result["cold_start"].get("ops", {}).items():
+                lines.append(row(target, op, "1", summary))
+        for level, by_scenario in result["levels"].items():
+            for scenario, summary in by_scenario.items():
+                lines.append(row(target, scenario, level, summary))
+                if scenario == "mixed":
+                    for op, part in summary.get("ops", {}).items():
+                        lines.append(row("", f"  {op}", "", part))
+    lines += ["", "throughput ratios        c   act/noop  val/noop  act/plain  val/plain"]
+    for level, found in report["ratios"].items():
+        lines.append(f"{'':<22} {level:>3} {_fmt(found['activation_vs_serve_noop']):>10} "
+                     f"{_fmt(found['validation_vs_serve_noop']):>9} "
+                     f"{_fmt(found['activation_vs_uvicorn_postgres']):>10} "
+                     f"{_fmt(found['validation_vs_uvicorn_postgres']):>10}")
+    lines.append("  (noop: Ray Serve no-op endpoint; plain: FastAPI + uvicorn + one PostgreSQL "
+                 "write per request, no Ray)")
+    memory = report.get("memory")
+    if memory:
+        lines += ["", f"license hosts: {memory['entities']:,} resident entities, RSS "
+                      f"{memory['rss_before_mib']:.1f} -> {memory['rss_after_mib']:.1f} MiB, "
+                      f"≈ {_fmt(memory.get('bytes_per_entity'), '{:,.0f}')} bytes per entity"]
+    lines += ["", "issue 7 targets"]
+    for check in report["targets"]:
+        verdict = {True: "met", False: "NOT met", None: "not measured"}[check["met"]]
+        measured = check["measured"]
+        lines.append(f"  [{verdict:^12}] {check['target']}: {_fmt(measured, '{:g}')} "
+                     f"(wanted {check['wanted']})" + (f" — {check['note']}"
+                                                       if check["note"] else ""))
+    if report["server_errors"]:
+        lines += ["", "5xx answers or transport failures: " + ", ".join(
+            f"{where}: {count}" for where, count in report["server_errors"].items())]
+    return "\n".join(lines)
+
+
+def write_json(report: Mapping[str, Any], path: Path) -> None:
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")
