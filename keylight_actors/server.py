@@ -41,9 +41,13 @@ def _serve_until_stopped(settings: Settings, announce) -> None:
     import ray
     from ray import serve
 
+    from .actors.host_pool import license_host_count
     from .api.deployment import build_app
 
     ray.init(address=settings.ray_address, namespace="keylight", configure_logging=False)
+    # Fixed once here, so every ingress replica routes over the same pool of hosts even if
+    # one restarts when the cluster has fewer CPUs.
+    settings = settings.with_changes(license_hosts=license_host_count(settings))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -34,29 +34,30 @@ def available_migrations() -> list[Migration]:
 
 
 def apply_migrations(database_url: str) -> list[int]:
-    """Apply what is pending; answers the numbers applied by this call."""
+    """Apply what is pending; answers the numbers applied by this call.
+
+    Everything happens in one transaction under a transaction-scoped advisory lock: a
+    second process waits, then finds nothing to do; a failure applies nothing; and the lock
+    cannot outlive the transaction (so it also holds through a transaction-mode pooler).
+    """
     applied_now: list[int] = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
-        try:
+    with psycopg.connect(database_url) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   number integer PRIMARY KEY,
+                   name text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+        for migration in available_migrations():
+            if migration.number in done:
+                continue
+            conn.execute(migration.sql)
             conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       number integer PRIMARY KEY,
-                       name text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
+                "INSERT INTO schema_migrations (number, name) VALUES (%s, %s)",
+                (migration.number, migration.name),
             )
-            done = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
-            for migration in available_migrations():
-                if migration.number in done:
-                    continue
-                with conn.transaction():
-                    conn.execute(migration.sql)
-                    conn.execute(
-                        "INSERT INTO schema_migrations (number, name) VALUES (%s, %s)",
-                        (migration.number, migration.name),
-                    )
-                log.info("applied migration %04d_%s", migration.number, migration.name)
-                applied_now.append(migration.number)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
+            log.info("applied migration %04d_%s", migration.number, migration.name)
+            applied_now.append(migration.number)
     return applied_now
