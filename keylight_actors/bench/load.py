@@ -2,7 +2,8 @@
 
 Run as ``python -m keylight_actors.bench.load PLAN.json RESULT.json``. For each concurrency
 level it runs the plan's scenarios, each bounded in time *and* in requests, with that many
-client tasks sharing one httpx client, and records every request's latency and status.
+client tasks (each on its own keep-alive connection, see ``http_client``; or sharing an httpx
+client), and records every request's latency and status.
 
 Targets and their scenarios:
 
@@ -31,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from .http_client import Connection, HTTPFailure
 from .progress import Progress
 from .report import summarize
 from .seed import Seed
@@ -59,6 +61,7 @@ class LoadPlan:
     key_space: int = 10_000          # uvicorn_postgres: distinct keys written
     random_seed: int = 0
     progress: bool = True
+    client: str = "raw"              # raw (http_client.Connection) or httpx
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self)))
@@ -147,11 +150,14 @@ class Stop(Exception):
     """No request of this kind can be made any more (seats or instances ran out)."""
 
 
-async def _timed(recorder: Recorder, op: str, call: Awaitable[httpx.Response]
-                 ) -> httpx.Response | None:
+async def _timed(recorder: Recorder, op: str, call: Awaitable[Any]) -> Any:
+    """Await one request, recording its latency and status; None when the transport failed."""
     started = time.perf_counter()
     try:
         answer = await call
+    except HTTPFailure as failure:
+        recorder.record(op, f"error:{failure}", time.perf_counter() - started)
+        return None
     except httpx.HTTPError as error:
         recorder.record(op, f"error:{type(error).__name__}", time.perf_counter() - started)
         return None
@@ -159,7 +165,7 @@ async def _timed(recorder: Recorder, op: str, call: Awaitable[httpx.Response]
     return answer
 
 
-async def activate(client: httpx.AsyncClient, state: KeylightState, recorder: Recorder,
+async def activate(client: Any, state: KeylightState, recorder: Recorder,
                    index: int, op: str = "activate") -> None:
     path, headers, key = state.sdk(index, "activate")
     state.seats[index] += 1
@@ -172,7 +178,7 @@ async def activate(client: httpx.AsyncClient, state: KeylightState, recorder: Re
         state.seats[index] -= 1
 
 
-async def validate(client: httpx.AsyncClient, state: KeylightState, recorder: Recorder,
+async def validate(client: Any, state: KeylightState, recorder: Recorder,
                    taken: tuple[int, str]) -> None:
     index, instance_id = taken
     path, headers, key = state.sdk(index, "validate")
@@ -181,7 +187,7 @@ async def validate(client: httpx.AsyncClient, state: KeylightState, recorder: Re
     state.idle.add(index, instance_id)
 
 
-async def deactivate(client: httpx.AsyncClient, state: KeylightState, recorder: Recorder,
+async def deactivate(client: Any, state: KeylightState, recorder: Recorder,
                      taken: tuple[int, str]) -> None:
     index, instance_id = taken
     path, headers, key = state.sdk(index, "deactivate")
@@ -193,23 +199,23 @@ async def deactivate(client: httpx.AsyncClient, state: KeylightState, recorder: 
         state.idle.add(index, instance_id)
 
 
-Step = Callable[[httpx.AsyncClient, Recorder], Awaitable[None]]
+Step = Callable[[Any, Recorder], Awaitable[None]]
 
 
 def keylight_step(state: KeylightState, scenario: str) -> Step:
-    async def one_activation(client: httpx.AsyncClient, recorder: Recorder) -> None:
+    async def one_activation(client: Any, recorder: Recorder) -> None:
         index = state.next_license()
         if index is None:
             raise Stop("every license has all its seats taken")
         await activate(client, state, recorder, index)
 
-    async def one_validation(client: httpx.AsyncClient, recorder: Recorder) -> None:
+    async def one_validation(client: Any, recorder: Recorder) -> None:
         taken = state.idle.take(state.rng)
         if taken is None:
             raise Stop("no active instance to validate")
         await validate(client, state, recorder, taken)
 
-    async def one_mixed(client: httpx.AsyncClient, recorder: Recorder) -> None:
+    async def one_mixed(client: Any, recorder: Recorder) -> None:
         op = state.rng.choices(list(MIXED_WEIGHTS), weights=list(MIXED_WEIGHTS.values()))[0]
         taken = state.idle.take(state.rng) if op != "activate" else None
         if taken is None:
@@ -219,7 +225,7 @@ def keylight_step(state: KeylightState, scenario: str) -> Step:
         else:
             await deactivate(client, state, recorder, taken)
 
-    async def cold_then_warm(client: httpx.AsyncClient, recorder: Recorder) -> None:
+    async def cold_then_warm(client: Any, recorder: Recorder) -> None:
         index = state.next_license(fresh=True)
         if index is None:
             raise Stop("no license left that was never touched")
@@ -231,37 +237,52 @@ def keylight_step(state: KeylightState, scenario: str) -> Step:
 
 
 def noop_step(path: str) -> Step:
-    async def one(client: httpx.AsyncClient, recorder: Recorder) -> None:
+    async def one(client: Any, recorder: Recorder) -> None:
         await _timed(recorder, "noop", client.post(path, json={}))
 
     return one
 
 
 def write_step(rng: random.Random, key_space: int) -> Step:
-    async def one(client: httpx.AsyncClient, recorder: Recorder) -> None:
+    async def one(client: Any, recorder: Recorder) -> None:
         key = f"k{rng.randrange(key_space)}"
         await _timed(recorder, "write", client.post("/activate", json={"key": key}))
 
     return one
 
 
+async def _clients(stack: contextlib.AsyncExitStack, kind: str, urls: list[str],
+                   concurrency: int) -> list[Any]:
+    """One client per worker: a connection of its own, or a shared httpx client per URL."""
+    if kind == "raw":
+        connections = [Connection(urls[n % len(urls)], REQUEST_TIMEOUT_SECONDS)
+                       for n in range(concurrency)]
+        for connection in connections:
+            stack.callback(connection.close)
+        return connections
+    if kind != "httpx":
+        raise ValueError(f"unknown client {kind!r}")
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    shared = [await stack.enter_async_context(httpx.AsyncClient(
+        base_url=url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS)) for url in urls]
+    return [shared[n % len(shared)] for n in range(concurrency)]
+
+
 async def run_scenario(urls: list[str], label: str, step: Step, concurrency: int,
-                       duration: float, max_requests: int, *, progress: bool
-                       ) -> dict[str, Any]:
+                       duration: float, max_requests: int, *, progress: bool,
+                       client: str = "raw") -> dict[str, Any]:
     """``concurrency`` clients doing ``step`` until the time or the request budget is spent."""
     recorder = Recorder()
     issued = 0
     stopped: list[str] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     bar = Progress(label, duration, unit="s", enabled=progress, tenths=False)
     async with contextlib.AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(httpx.AsyncClient(
-            base_url=url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS)) for url in urls]
+        clients = await _clients(stack, client, urls, concurrency)
         started = time.perf_counter()
         cpu_started = time.process_time()
         deadline = started + duration
 
-        async def worker(client: httpx.AsyncClient) -> None:
+        async def worker(client: Any) -> None:
             nonlocal issued
             while time.perf_counter() < deadline and issued < max_requests:
                 issued += 1
@@ -279,8 +300,7 @@ async def run_scenario(urls: list[str], label: str, step: Step, concurrency: int
 
         ticking = asyncio.create_task(ticker())
         try:
-            await asyncio.gather(*(worker(clients[n % len(clients)])
-                                   for n in range(concurrency)))
+            await asyncio.gather(*(worker(clients[n]) for n in range(concurrency)))
         finally:
             ticking.cancel()
         elapsed = time.perf_counter() - started
@@ -304,13 +324,14 @@ async def run_plan(plan: LoadPlan) -> dict[str, Any]:
             # Each step is two requests: a cold activation and a resident one.
             result["cold_start"] = await run_scenario(
                 plan.urls, f"{plan.target} cold_start c=1", keylight_step(state, "cold_start"),
-                1, plan.duration, max(1, plan.max_requests // 2), progress=plan.progress)
+                1, plan.duration, max(1, plan.max_requests // 2), progress=plan.progress,
+                client=plan.client)
         for level in plan.levels:
             levels[str(level)] = {
                 scenario: await run_scenario(
                     plan.urls, f"{plan.target} {scenario} c={level}",
                     keylight_step(state, scenario), level, plan.duration, plan.max_requests,
-                    progress=plan.progress)
+                    progress=plan.progress, client=plan.client)
                 for scenario in plan.scenarios
             }
         result["active_instances_left"] = sum(state.seats.values())
@@ -324,7 +345,7 @@ async def run_plan(plan: LoadPlan) -> dict[str, Any]:
     for level in plan.levels:
         levels[str(level)] = {scenario: await run_scenario(
             plan.urls, f"{plan.target} {scenario} c={level}", step, level, plan.duration,
-            plan.max_requests, progress=plan.progress)}
+            plan.max_requests, progress=plan.progress, client=plan.client)}
     return result
 
 

@@ -151,6 +151,7 @@ def _serve(settings: Settings, token: str, announce: Any) -> Iterator[LocalServe
     from ..api.deployment import build_app
 
     assert settings.database_url
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)
     # A fresh local instance: never attach to another Ray that happens to run here.
     ray.init(address="local", namespace="keylight", include_dashboard=False,
              configure_logging=False, log_to_driver=False)

@@ -170,7 +170,7 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines.append(f"keylight bench — {meta.get('licenses', '?'):,} licenses, "
                  f"{meta.get('tenants', '?')} tenants, {meta.get('duration')} s and at most "
                  f"{meta.get('max_requests'):,} requests per scenario and level, "
-                 f"{meta.get('cpus')} CPUs")
+                 f"{meta.get('cpus')} CPUs, {meta.get('client', 'raw')} client")
     header = (f"{'target':<17} {'scenario':<14} {'c':>3} {'requests':>9} {'rps':>9} "
               f"{'p50 ms':>8} {'p99 ms':>8} {'cpu% cl':>7}  errors by status")
     lines += ["", header, "-" * len(header)]

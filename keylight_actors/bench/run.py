@@ -39,6 +39,7 @@ class BenchConfig:
     cold_start: bool = True
     plain_pool_size: int = PLAIN_POOL_SIZE
     progress: bool = True
+    client: str = "raw"  # the load generator's HTTP client: raw (lean) or httpx
 
     def check(self) -> None:
         if self.licenses < 1 or self.tenants < 1:
@@ -49,6 +50,8 @@ class BenchConfig:
             raise BenchFailed("--duration must be between 0 and 3600 seconds")
         if self.max_requests < 1:
             raise BenchFailed("--max-requests must be at least 1")
+        if self.client not in {"raw", "httpx"}:
+            raise BenchFailed("--client is raw or httpx")
 
 
 @dataclass
@@ -135,7 +138,8 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         seed_path = workdir / "seed.json"
         seeded.save(seed_path)  # raw keys: owner-only, removed with the directory
         common = {"levels": config.levels, "duration": config.duration,
-                  "max_requests": config.max_requests, "progress": config.progress}
+                  "max_requests": config.max_requests, "progress": config.progress,
+                  "client": config.client}
         keylight = {"target": "keylight", "urls": targets.keylight_urls,
                     "seed_path": str(seed_path), "scenarios": config.scenarios}
         # The cold-start scenario first, in a run of its own: it also warms the server up,
@@ -175,6 +179,7 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         "seed_seconds": round(seed_seconds, 2),
         "run_id": seeded.run_id,
         "plain_baseline_pool_size": config.plain_pool_size,
+        "client": config.client,
         **_database_facts(targets.database_url),
         **_versions(),
     }
