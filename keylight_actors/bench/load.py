@@ -7,11 +7,14 @@ client), and records every request's latency and status.
 
 Targets and their scenarios:
 
-- ``keylight``: ``cold_start`` (once, at the first level: activations alternating between a
-  license never touched before, which the server must load from PostgreSQL, and a second
-  activation of the same license, now resident), then per level ``activate`` (every request
-  takes a new seat: a write), ``validate`` (instances activated earlier: a read and a signed
-  lease), ``mixed`` (activate / validate / deactivate).
+- ``keylight``: ``cold_start`` (once, one client: activations alternating between a license
+  never touched before, which the server must load from PostgreSQL, and a second activation
+  of the same license, now resident), then per level:
+  ``activate_cold`` (licenses never touched before: load, then a new seat),
+  ``activate`` (licenses touched before, so resident: every request takes a new seat, a
+  write; the like-for-like comparison with the plain baseline's in-memory dict),
+  ``validate`` (instances activated earlier: a read and a signed lease), and ``mixed``
+  (activate / validate / deactivate on resident licenses).
 - ``serve_noop`` and ``uvicorn_postgres``: one scenario each, ``noop`` and ``write``.
 """
 
@@ -25,7 +28,7 @@ import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +47,7 @@ MIXED_WEIGHTS = {"activate": 0.25, "validate": 0.60, "deactivate": 0.15}
 REQUEST_TIMEOUT_SECONDS = 30.0
 SDK_KEY_HEADER = "X-Keylight-SDK-Key"
 
-KEYLIGHT_SCENARIOS = ("activate", "validate", "mixed")
+KEYLIGHT_SCENARIOS = ("activate_cold", "activate", "validate", "mixed")
 
 
 @dataclass
@@ -62,6 +65,9 @@ class LoadPlan:
     random_seed: int = 0
     progress: bool = True
     client: str = "raw"              # raw (http_client.Connection) or httpx
+    # keylight: what an earlier run left (licenses it touched, their active seats)
+    touched: list[int] = field(default_factory=list)
+    seats: dict[str, int] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self)))
@@ -89,7 +95,7 @@ class Recorder:
             statuses.update(counts)
         result = summarize(everything, statuses, elapsed)
         result["client_cpu_percent"] = round(100 * client_cpu / elapsed, 1) if elapsed else 0.0
-        if len(self.latencies) > 1 or "activate" not in self.latencies:
+        if len(self.latencies) > 1:
             result["ops"] = {op: summarize(values, self.statuses[op], elapsed)
                              for op, values in sorted(self.latencies.items())}
         return result
@@ -118,26 +124,45 @@ class InstanceBag:
 class KeylightState:
     """What the generator knows of the server's licenses; shared by every scenario."""
 
-    def __init__(self, seed: Seed, rng: random.Random) -> None:
+    def __init__(self, seed: Seed, rng: random.Random, *, touched: Iterable[int] = (),
+                 seats: dict[str, int] | None = None) -> None:
         self.seed = seed
         self.rng = rng
         self.order = list(range(len(seed.licenses)))
         rng.shuffle(self.order)
         self.cursor = 0
         self.touched: set[int] = set()
+        self.touched_order: list[int] = []  # resident licenses, in the order first touched
+        self.warm_cursor = 0
         self.seats: Counter[int] = Counter()  # active plus in-flight activations
         self.idle = InstanceBag()
+        for index in touched:
+            self.touch(index)
+        for index, count in (seats or {}).items():
+            self.seats[int(index)] = count
 
-    def next_license(self, *, fresh: bool = False) -> int | None:
-        """The next license in round-robin order with a free seat (never touched, if fresh)."""
-        for _ in range(len(self.order)):
+    def fresh_license(self) -> int | None:
+        """The next license never touched (so not resident on the server), if any is left."""
+        while self.cursor < len(self.order):
             index = self.order[self.cursor]
-            self.cursor = (self.cursor + 1) % len(self.order)
-            if fresh and index in self.touched:
-                continue
+            self.cursor += 1
+            if index not in self.touched:
+                return index
+        return None
+
+    def warm_license(self) -> int | None:
+        """The next license touched before (resident), round-robin, that has a free seat."""
+        for _ in range(len(self.touched_order)):
+            index = self.touched_order[self.warm_cursor % len(self.touched_order)]
+            self.warm_cursor += 1
             if self.seats[index] < MAX_ACTIVE_PER_LICENSE:
                 return index
         return None
+
+    def touch(self, index: int) -> None:
+        if index not in self.touched:
+            self.touched.add(index)
+            self.touched_order.append(index)
 
     def sdk(self, license_index: int, action: str) -> tuple[str, dict[str, str], str]:
         tenant_index, raw_key = self.seed.licenses[license_index]
@@ -169,7 +194,7 @@ async def activate(client: Any, state: KeylightState, recorder: Recorder,
                    index: int, op: str = "activate") -> None:
     path, headers, key = state.sdk(index, "activate")
     state.seats[index] += 1
-    state.touched.add(index)
+    state.touch(index)
     answer = await _timed(recorder, op, client.post(path, headers=headers, json={
         "license_key": key, "instance_name": "bench", "machine_hash": secrets.token_hex(32)}))
     if answer is not None and answer.status_code == 200:
@@ -204,9 +229,15 @@ Step = Callable[[Any, Recorder], Awaitable[None]]
 
 def keylight_step(state: KeylightState, scenario: str) -> Step:
     async def one_activation(client: Any, recorder: Recorder) -> None:
-        index = state.next_license()
+        index = state.warm_license()
         if index is None:
-            raise Stop("every license has all its seats taken")
+            raise Stop("no resident license with a free seat")
+        await activate(client, state, recorder, index)
+
+    async def one_cold_activation(client: Any, recorder: Recorder) -> None:
+        index = state.fresh_license()
+        if index is None:
+            raise Stop("no license left that was never touched")
         await activate(client, state, recorder, index)
 
     async def one_validation(client: Any, recorder: Recorder) -> None:
@@ -226,14 +257,15 @@ def keylight_step(state: KeylightState, scenario: str) -> Step:
             await deactivate(client, state, recorder, taken)
 
     async def cold_then_warm(client: Any, recorder: Recorder) -> None:
-        index = state.next_license(fresh=True)
+        index = state.fresh_license()
         if index is None:
             raise Stop("no license left that was never touched")
-        await activate(client, state, recorder, index, "activate_cold")
-        await activate(client, state, recorder, index, "activate_warm")
+        await activate(client, state, recorder, index, "first_touch")
+        await activate(client, state, recorder, index, "second_touch")
 
-    return {"activate": one_activation, "validate": one_validation, "mixed": one_mixed,
-            "cold_start": cold_then_warm}[scenario]
+    return {"activate": one_activation, "activate_cold": one_cold_activation,
+            "validate": one_validation, "mixed": one_mixed, "cold_start": cold_then_warm
+            }[scenario]
 
 
 def noop_step(path: str) -> Step:
@@ -319,7 +351,8 @@ async def run_plan(plan: LoadPlan) -> dict[str, Any]:
     result: dict[str, Any] = {"target": plan.target, "urls": plan.urls, "levels": levels}
     if plan.target == "keylight":
         assert plan.seed_path, "the keylight target needs the seed"
-        state = KeylightState(Seed.load(Path(plan.seed_path)), rng)
+        state = KeylightState(Seed.load(Path(plan.seed_path)), rng, touched=plan.touched,
+                              seats=plan.seats)
         if plan.cold_start:
             # Each step is two requests: a cold activation and a resident one.
             result["cold_start"] = await run_scenario(
@@ -335,6 +368,8 @@ async def run_plan(plan: LoadPlan) -> dict[str, Any]:
                 for scenario in plan.scenarios
             }
         result["active_instances_left"] = sum(state.seats.values())
+        result["touched"] = state.touched_order
+        result["seats"] = {str(index): count for index, count in state.seats.items() if count}
         return result
     if plan.target == "serve_noop":
         step, scenario = noop_step(plan.path), "noop"

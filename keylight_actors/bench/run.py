@@ -147,8 +147,11 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         warm_up = run_load(LoadPlan(**{**keylight, **common, "levels": [],
                                        "cold_start": config.cold_start}), workdir)
         before = targets.memory_probe() if targets.memory_probe else None
-        results["keylight"] = run_load(LoadPlan(**keylight, **common, cold_start=False,
-                                                random_seed=1), workdir)
+        results["keylight"] = run_load(LoadPlan(
+            **keylight, **common, cold_start=False, touched=warm_up.pop("touched"),
+            seats=warm_up.pop("seats")), workdir)
+        results["keylight"].pop("touched")
+        results["keylight"].pop("seats")
         if "cold_start" in warm_up:
             results["keylight"]["cold_start"] = warm_up["cold_start"]
         if before is not None and targets.memory_probe and targets.memory_growth:
