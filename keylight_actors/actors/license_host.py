@@ -116,17 +116,21 @@ class LicenseHost(EntityHost[LicenseEntity]):
         self, key_hash: str, *, tenant_id: str, key_prefix: str, actor: str
     ) -> dict[str, Any]:
         now = now_seconds()
-        successors: list[LicenseEntity] = []
+        successors: list[tuple[LicenseEntity, dict[str, Any]]] = []
 
         def apply(draft: LicenseEntity) -> tuple[dict[str, Any], bool]:
             successor, raw_key = draft.remint(
                 new_license_id=str(uuid.uuid4()), key_prefix=key_prefix, now=now
             )
-            successors.append(successor)
-            return {**license_view(successor), "key": raw_key}, True
+            answer = {**license_view(successor), "key": raw_key}
+            successors.append((successor, answer))
+            return answer, True
 
         async def insert_successor(conn: AsyncConnection) -> None:
-            await insert_license(conn, successors[-1], source="remint")
+            successor, answer = successors[-1]
+            # The answer shows created_at as stored (the database clock), as later reads do.
+            answer["created_at"] = iso_time(
+                await insert_license(conn, successor, source="remint"))
 
         return await self._audited_change(
             key_hash, tenant_id, "license.remint", actor, apply, insert_successor

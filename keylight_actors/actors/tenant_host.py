@@ -34,7 +34,7 @@ from ..store.events import OutboundEvent, insert_event
 from ..store.licenses import insert_license, license_for_session
 from ..store.stripe_events import mark_processed
 from .entity_host import EntityHost, Handler, now_seconds
-from .license_view import license_view
+from .license_view import iso_time, license_view
 
 FIRST_KID = "k1"
 
@@ -282,7 +282,7 @@ class TenantHost(EntityHost[TenantEntity]):
     ) -> dict[str, Any]:
         """Mint by hand: counted against the hourly limit, announced as license.created."""
         now = now_seconds()
-        minted: list[tuple[LicenseEntity, str]] = []
+        minted: list[tuple[LicenseEntity, str, dict[str, Any]]] = []
 
         def apply(draft: TenantEntity) -> tuple[dict[str, Any], bool]:
             key_type = draft.authorize_mint(product_id, key_type_id, now)
@@ -294,13 +294,16 @@ class TenantHost(EntityHost[TenantEntity]):
                 customer_email=customer_email,
                 now=now,
             )
-            minted.append((license_, raw_key))
-            return {**license_view(license_), "key": raw_key}, True
+            answer = {**license_view(license_), "key": raw_key}
+            minted.append((license_, raw_key, answer))
+            return answer, True
 
         async def persist(conn: AsyncConnection, draft: TenantEntity, old_version: int) -> None:
-            license_, raw_key = minted[-1]
+            license_, raw_key, answer = minted[-1]
             await tenant_rows.save_tenant(conn, draft, old_version)
-            await insert_license(conn, license_, source="manual")
+            # The answer shows created_at as stored (the database clock), as later reads do.
+            answer["created_at"] = iso_time(
+                await insert_license(conn, license_, source="manual"))
             await insert_event(
                 conn,
                 OutboundEvent(

@@ -90,6 +90,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and isinstance(error.__cause__, (ValueError, RecursionError)):
+            # FastAPI's own "error parsing the body": bytes that are not UTF-8 (RFC 8259
+            # requires it) or nesting too deep to decode. Malformed JSON all the same.
+            return error_response(400, "request body is not valid JSON", "INVALID_JSON")
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "HTTP_ERROR")
         return error_response(error.status_code, str(error.detail), code)
 

@@ -24,7 +24,7 @@ LICENSE_COLUMNS = """
     l.entitlements, l.fallback_access, l.customer_email, l.source,
     l.checkout_session_id, l.reminted_from::text AS reminted_from, l.version,
     l.expiry_announced, l.churn_limit_per_day,
-    extract(epoch FROM l.created_at)::bigint AS created_at
+    floor(extract(epoch FROM l.created_at))::bigint AS created_at
 """
 
 
@@ -113,10 +113,12 @@ async def insert_license(
     source: str,
     checkout_session_id: str | None = None,
     stripe_ids: dict[str, str | None] | None = None,
-) -> None:
+) -> int:
+    """Insert a new license; answers its created_at (Unix seconds) as stored, which is what
+    every later read shows."""
     stripe_ids = stripe_ids or {}
     # created_at comes from the database clock, to the microsecond: lists are newest first.
-    await conn.execute(
+    cursor = await conn.execute(
         """INSERT INTO licenses (license_id, tenant_id, product_id, key_type_id, key_hash,
                                  key_display, status, activation_limit, expires_at,
                                  entitlements, fallback_access, customer_email, source,
@@ -124,7 +126,8 @@ async def insert_license(
                                  stripe_payment_intent_id, stripe_subscription_id,
                                  stripe_customer_id, churn_limit_per_day)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s,
-                   %s, clock_timestamp(), %s, %s, %s, %s)""",
+                   %s, clock_timestamp(), %s, %s, %s, %s)
+           RETURNING floor(extract(epoch FROM created_at))::bigint AS created_at""",
         (
             license_.license_id,
             license_.tenant_id,
@@ -148,6 +151,9 @@ async def insert_license(
             license_.churn_limit_per_day,
         ),
     )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row["created_at"] if isinstance(row, dict) else row[0])
 
 
 async def save_license(
