@@ -175,6 +175,9 @@ def format_report(report: Mapping[str, Any]) -> str:
                  f"{meta.get('tenants', '?')} tenants, {meta.get('duration')} s and at most "
                  f"{meta.get('max_requests'):,} requests per scenario and level, "
                  f"{meta.get('cpus')} CPUs, {meta.get('client', 'raw')} client")
+    lines.append(f"load average (1, 5, 15 min) before: {meta.get('load_average_before')}, "
+                 f"after: {meta.get('load_average_after')} — anything else running on these "
+                 f"cores skews every number")
     header = (f"{'target':<17} {'scenario':<14} {'c':>3} {'requests':>9} {'rps':>9} "
               f"{'p50 ms':>8} {'p99 ms':>8} {'cpu% cl':>7}  errors by status")
     lines += ["", header, "-" * len(header)]
