@@ -60,7 +60,8 @@ class LicenseHost(EntityHost[LicenseEntity]):
         return await load_license(conn, entity_id)
 
     def not_found(self, entity_id: str) -> NotFound:
-        return NotFound("license not found", code="LICENSE_NOT_FOUND")
+        # One answer for every unknown key, whoever asks (SDK or management API).
+        return NotFound(LICENSE_NOT_FOUND, code="LICENSE_NOT_FOUND")
 
     async def _owned(self, key_hash: str, tenant_id: str) -> LicenseEntity:
         license_ = await self.entity(key_hash)
@@ -167,27 +168,17 @@ class LicenseHost(EntityHost[LicenseEntity]):
 
     # -- the SDK protocol ---------------------------------------------------------------
 
-    def not_found_for_sdk(self) -> NotFound:
-        return NotFound(LICENSE_NOT_FOUND, code="LICENSE_NOT_FOUND")
-
-    async def _sdk_entity(self, key_hash: str) -> None:
-        try:
-            await self.entity(key_hash)
-        except NotFound:
-            raise self.not_found_for_sdk() from None
-
     async def sdk_activate(
         self, key_hash: str, *, tenant_id: str, product_id: str, name: str,
         machine_hash: str | None, kid: str,
     ) -> dict[str, Any]:
         now = now_seconds()
-        await self._sdk_entity(key_hash)
         kept: list[LicenseEntity] = []
 
         def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
             require_license_for(draft, tenant_id, product_id)
             if not draft.is_usable:
-                raise self.not_found_for_sdk()
+                raise self.not_found(draft.key_hash)
             kept.append(draft)
             if draft.is_expired(now):
                 return expired_outcome(draft, now)
@@ -214,7 +205,6 @@ class LicenseHost(EntityHost[LicenseEntity]):
         machine_hash: str | None, kid: str,
     ) -> dict[str, Any]:
         now = now_seconds()
-        await self._sdk_entity(key_hash)
         kept: list[LicenseEntity] = []
 
         def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
@@ -247,7 +237,6 @@ class LicenseHost(EntityHost[LicenseEntity]):
     ) -> dict[str, Any]:
         """Free the instance's seat; an instance already inactive answers the same."""
         now = now_seconds()
-        await self._sdk_entity(key_hash)
 
         def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
             require_license_for(draft, tenant_id, product_id)
