@@ -7,6 +7,8 @@ import importlib.util
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -217,13 +219,18 @@ def test_serve_deploy_refuses_to_build_without_the_shared_settings() -> None:
 
 
 def test_outside_ray_serve_app_settings_pass_unchanged() -> None:
-    # In a driver (this test process, whether or not the server tests started Ray here),
-    # never in a Ray worker: the settings pass as they are.
-    from keylight_actors.deploy import settings_for_serve
-    from keylight_actors.settings import Settings
-
-    settings = Settings()
-    assert settings_for_serve(settings) is settings
+    # A fresh interpreter: this test process may have started Ray for the server tests.
+    probe = (
+        "import ray\n"
+        "from keylight_actors.deploy import settings_for_serve\n"
+        "from keylight_actors.settings import Settings\n"
+        "settings = Settings()\n"
+        "assert not ray.is_initialized()\n"
+        "assert settings_for_serve(settings) is settings\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
