@@ -21,6 +21,8 @@ from keylight_actors.bench.report import format_report, write_json
 from keylight_actors.bench.run import BenchConfig, Targets, measure, require_loopback
 from keylight_actors.cli import build_parser
 
+from .conftest import SECRETS_SEEN
+
 # Enough licenses that the cold scenarios (at most 100 + 200 first touches) never run out.
 TINY = BenchConfig(licenses=400, tenants=2, levels=[4], duration=2.0, max_requests=200)
 
@@ -106,6 +108,8 @@ def test_bench_seeds_through_the_real_schema(base_url, settings, database_url, h
 
     seeded = seed(base_url, settings.admin_token, database_url, tenants=1, licenses=30,
                   progress=False)
+    SECRETS_SEEN.update(key for _, key in seeded.licenses)  # for the log scan that runs last
+    SECRETS_SEEN.update(tenant.sdk_key for tenant in seeded.tenants)
     tenant = seeded.tenants[0]
     assert len(seeded.licenses) == 30
     listed = http.get(f"/api/{tenant.tenant_id}/licenses?limit=100",
