@@ -44,7 +44,10 @@ def _serve_until_stopped(settings: Settings, announce) -> None:
     from .actors.host_pool import license_host_count
     from .api.deployment import build_app
 
-    ray.init(address=settings.ray_address, namespace="keylight", configure_logging=False)
+    # Without KEYLIGHT_RAY_ADDRESS: a fresh local instance, never a cluster left running by
+    # someone else on this machine.
+    ray.init(address=settings.ray_address or "local", namespace="keylight",
+             configure_logging=False)
     # Fixed once here, so every ingress replica routes over the same pool of hosts even if
     # one restarts when the cluster has fewer CPUs.
     settings = settings.with_changes(license_hosts=license_host_count(settings))
