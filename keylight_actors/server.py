@@ -16,7 +16,12 @@ log = logging.getLogger(__name__)
 APP_NAME = "keylight"
 
 
-def run_server(settings: Settings, *, announce=print) -> None:
+def say(message: str) -> None:
+    """Print at once: the URL and a first token matter even when output goes to a file."""
+    print(message, flush=True)
+
+
+def run_server(settings: Settings, *, announce=say) -> None:
     resolved, embedded = resolve_settings(settings)
     try:
         prepare_database(resolved, announce)
@@ -26,7 +31,7 @@ def run_server(settings: Settings, *, announce=print) -> None:
             embedded.stop()
 
 
-def prepare_database(settings: Settings, announce=print) -> None:
+def prepare_database(settings: Settings, announce=say) -> None:
     """Migrate, and on first start generate the operator token and show it once."""
     assert settings.database_url
     applied = apply_migrations(settings.database_url)
