@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from .admin import public_tenant_view, services_of
 from .auth import require_tenant
+from .health import keyset_view
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["credentials"])
 
@@ -27,15 +28,19 @@ async def rotate_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
     return await _rotate(request, tenant_id, "sdk_key")
 
 
+async def _change(request: Request, tenant_id: str, op: str, **args: Any) -> dict[str, Any]:
+    """A credential change through the tenant's host; this ingress sees it at once."""
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    snapshot = await services.hosts.tenants.call(op, tenant_id, actor=caller.actor, **args)
+    services.tenants.remember(snapshot)
+    return snapshot
+
+
 @router.delete("/sdk-key")
 async def remove_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """Stop requiring an SDK key, for SDKs that send none."""
-    services = services_of(request)
-    caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.call("remove_sdk_key", tenant_id,
-                                                 actor=caller.actor)
-    services.tenants.remember(snapshot)
-    return public_tenant_view(snapshot)
+    return public_tenant_view(await _change(request, tenant_id, "remove_sdk_key"))
 
 
 @router.post("/checkout-key/rotate")
@@ -50,31 +55,13 @@ async def rotate_management_token(tenant_id: str, request: Request) -> dict[str,
     return await _rotate(request, tenant_id, "management_token")
 
 
-def _keyset(snapshot: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "primary_kid": snapshot["primary_kid"],
-        "keys": [{"kid": key["kid"], "alg": "ed25519", "public_key": key["public_key"]}
-                 for key in snapshot["signing_keys"]],
-    }
-
-
 @router.post("/signing-keys/rotate")
 async def rotate_signing_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """A new primary Ed25519 key; earlier keys stay published until retired."""
-    services = services_of(request)
-    caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.call("rotate_signing_key", tenant_id,
-                                                 actor=caller.actor)
-    services.tenants.remember(snapshot)
-    return _keyset(snapshot)
+    return keyset_view(await _change(request, tenant_id, "rotate_signing_key"))
 
 
 @router.delete("/signing-keys/{kid}")
 async def retire_signing_key(tenant_id: str, kid: str, request: Request) -> dict[str, Any]:
     """Stop publishing an old key: leases it signed no longer verify."""
-    services = services_of(request)
-    caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.call("retire_signing_key", tenant_id, kid=kid[:16],
-                                                 actor=caller.actor)
-    services.tenants.remember(snapshot)
-    return _keyset(snapshot)
+    return keyset_view(await _change(request, tenant_id, "retire_signing_key", kid=kid[:16]))

@@ -46,14 +46,18 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/{tenant_id}/.well-known/keylight-keys")
-async def keyset(tenant_id: str, request: Request) -> JSONResponse:
-    snapshot = await services_of(request).tenants.snapshot(tenant_id)
-    body: dict[str, Any] = {
+def keyset_view(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The tenant's published keys, as the SDKs fetch them."""
+    return {
         "primary_kid": snapshot["primary_kid"],
         "keys": [
             {"kid": key["kid"], "alg": "ed25519", "public_key": key["public_key"]}
             for key in snapshot["signing_keys"]
         ],
     }
-    return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/{tenant_id}/.well-known/keylight-keys")
+async def keyset(tenant_id: str, request: Request) -> JSONResponse:
+    snapshot = await services_of(request).tenants.snapshot(tenant_id)
+    return JSONResponse(keyset_view(snapshot), headers={"Cache-Control": "public, max-age=300"})
