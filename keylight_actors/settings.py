@@ -31,6 +31,17 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"KEYLIGHT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                         f"got {raw!r}")
+    return level
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "keylight"
@@ -63,8 +74,13 @@ class Settings:
     tenant_cache_seconds: float = 2.0
     ingress_replicas: int = 1
     db_pool_size: int = 4
+    host_batch_max: int = 64  # SDK calls one Ray call to a host carries at most
+    host_batches_in_flight: int = 2  # per host, from each ingress replica
+    commit_group_max: int = 64  # writes one host commits in one transaction at most
+    commits_in_flight: int = 2  # per host; at most db_pool_size
     lookup_failures_per_address: int = 20
     lookup_lockout_seconds: int = 900
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -102,8 +118,13 @@ class Settings:
             host_idle_seconds=float(_env_int("KEYLIGHT_HOST_IDLE_SECONDS", 600)),
             ingress_replicas=_env_int("KEYLIGHT_INGRESS_REPLICAS", 1),
             db_pool_size=_env_int("KEYLIGHT_DB_POOL_SIZE", 4),
+            host_batch_max=_env_int("KEYLIGHT_HOST_BATCH_MAX", 64),
+            host_batches_in_flight=_env_int("KEYLIGHT_HOST_BATCHES_IN_FLIGHT", 2),
+            commit_group_max=_env_int("KEYLIGHT_COMMIT_GROUP_MAX", 64),
+            commits_in_flight=_env_int("KEYLIGHT_COMMITS_IN_FLIGHT", 2),
             lookup_failures_per_address=_env_int("KEYLIGHT_LOOKUP_FAILURES_PER_ADDRESS", 20),
             lookup_lockout_seconds=_env_int("KEYLIGHT_LOOKUP_LOCKOUT_SECONDS", 900),
+            log_level=_log_level(env.get("KEYLIGHT_LOG_LEVEL", "INFO")),
         )
 
     def with_changes(self, **changes: object) -> Settings:

@@ -24,6 +24,7 @@ from ..settings import Settings
 from ..store.conflicts import conflict_from
 from ..store.database import StaleVersion, open_pool
 from .entity_cache import EntityCache
+from .group_commit import GroupCommit
 from .messages import decode, encode_error, encode_result
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class EntityHost(Generic[E]):
         self._pool: AsyncConnectionPool | None = None
         self._pool_lock = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
+        self.commits = GroupCommit(self.pool, max_group=settings.commit_group_max,
+                                   max_in_flight=settings.commits_in_flight)
         self.fenced_writes = 0
 
     # -- plumbing -------------------------------------------------------------------
@@ -107,6 +110,8 @@ class EntityHost(Generic[E]):
             "loads": self.cache.loads,
             "evictions": self.cache.evictions,
             "fenced_writes": self.fenced_writes,
+            "mean_commit_group": round(self.commits.mean_group, 2),
+            "split_commit_groups": self.commits.split_groups,
         }
 
     async def ping(self) -> bool:
@@ -143,26 +148,37 @@ class EntityHost(Generic[E]):
         entity_id: str,
         change: Callable[[E], tuple[R, bool]],
         persist: Persist,
+        *,
+        reads_only: Callable[[E], bool] | None = None,
     ) -> R:
         """Apply ``change`` to a copy, commit it, and only then keep it.
 
         ``change`` answers its result and whether anything changed. ``persist`` writes
-        the copy fenced on the old version; if another owner moved the row on, the
-        entity is reloaded and the change tried once more.
+        the copy fenced on the old version, in a transaction it may share with other
+        entities' writes (``group_commit``); if another owner moved the row on, the
+        entity is reloaded and the change tried once more. When ``reads_only`` says the
+        change cannot alter this entity, it runs on the resident entity, uncopied.
         """
         async with self.cache.gate(entity_id):
             for attempt in (1, 2):
                 current = await self.entity(entity_id)
+                if reads_only is not None and reads_only(current):
+                    result, changed = change(current)
+                    assert not changed, "a read-only change changed its entity"
+                    return result
                 draft = current.copy()  # type: ignore[attr-defined]
                 draft.version = current.version + 1  # type: ignore[attr-defined]
                 result, changed = change(draft)
                 if not changed:
                     return result
-                pool = await self.pool()
                 started = time.perf_counter()
+                old_version = current.version  # type: ignore[attr-defined]
+
+                async def write(conn: AsyncConnection) -> None:
+                    await persist(conn, draft, old_version)  # noqa: B023 — awaited in this turn
+
                 try:
-                    async with pool.connection() as conn, conn.transaction():
-                        await persist(conn, draft, current.version)  # type: ignore[attr-defined]
+                    await self.commits.commit(write)
                 except StaleVersion:
                     self.fenced_writes += 1
                     self.cache.drop(entity_id)

@@ -10,6 +10,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
 from ..domain.errors import Unavailable
 from ..settings import Settings
+from .coalescer import Coalescer
 from .license_host import LicenseHost
 from .messages import encode_command, unwrap_reply
 from .rendezvous import owner_index
@@ -51,13 +52,29 @@ def get_or_create_host(kind: str, index: int, settings: Settings) -> ray.actor.A
     ).remote(settings, name)
 
 
+def _batch_sender(handle: ray.actor.ActorHandle) -> Any:
+    async def send(payloads: list[bytes]) -> list[bytes]:
+        return await handle.handle_batch.remote(payloads)  # type: ignore[no-any-return]
+
+    return send
+
+
 class HostPool:
-    """One kind of host: which one owns an entity, and calls to it."""
+    """One kind of host: which one owns an entity, and calls to it.
+
+    Calls bound for one host share Ray calls (see ``coalescer``): the per-call cost of a
+    Ray hop is paid once per batch, not once per request.
+    """
 
     def __init__(self, kind: str, settings: Settings, count: int) -> None:
         self.kind = kind
         self.names = [host_name(kind, index) for index in range(count)]
         self.handles = [get_or_create_host(kind, index, settings) for index in range(count)]
+        self.batchers: list[Coalescer[bytes, bytes]] = [
+            Coalescer(_batch_sender(handle), max_batch=settings.host_batch_max,
+                      max_in_flight=settings.host_batches_in_flight)
+            for handle in self.handles
+        ]
 
     def owner(self, entity_id: str) -> ray.actor.ActorHandle:
         return self.handles[owner_index(self.names, entity_id)]
@@ -65,7 +82,7 @@ class HostPool:
     async def call(self, op: str, entity_id: str, **args: Any) -> Any:
         payload = encode_command(op, entity_id, **args)
         try:
-            reply = await self.owner(entity_id).handle.remote(payload)
+            reply = await self.batchers[owner_index(self.names, entity_id)].submit(payload)
         except HOST_FAILURES as error:
             log.warning("%s host for %s unavailable: %s", self.kind, op, type(error).__name__)
             raise Unavailable(f"the {self.kind} host is restarting; try again") from error

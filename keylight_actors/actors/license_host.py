@@ -221,7 +221,11 @@ class LicenseHost(EntityHost[LicenseEntity]):
                 raise Unprocessable("Instance is not active", code="INSTANCE_NOT_ACTIVE")
             return Outcome(instance=instance), False
 
-        outcome = await self._sdk_mutate(key_hash, apply, now)
+        def reads_only(current: LicenseEntity) -> bool:
+            # Validation writes only to announce an expiry, once.
+            return current.expiry_announced or not current.is_expired(now)
+
+        outcome = await self._sdk_mutate(key_hash, apply, now, reads_only=reads_only)
         license_ = kept[-1]
         status = "active"
         if outcome.expired:
@@ -248,7 +252,8 @@ class LicenseHost(EntityHost[LicenseEntity]):
         await self._sdk_mutate(key_hash, apply, now)
         return {"deactivated": True}
 
-    async def _sdk_mutate(self, key_hash: str, apply: Any, now: int) -> Outcome:
+    async def _sdk_mutate(self, key_hash: str, apply: Any, now: int, *,
+                          reads_only: Any = None) -> Outcome:
         outcomes: list[Outcome] = []
 
         def recording(draft: LicenseEntity) -> tuple[Outcome, bool]:
@@ -259,7 +264,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
         async def persist(conn: AsyncConnection, draft: LicenseEntity, old_version: int) -> None:
             await persist_with_events(conn, draft, old_version, outcomes[-1], now)
 
-        return await self.mutate(key_hash, recording, persist)
+        return await self.mutate(key_hash, recording, persist, reads_only=reads_only)
 
     # -- Stripe's effects on a license -----------------------------------------------
 

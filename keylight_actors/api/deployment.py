@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
+from ..log_files import log_to_ray_logs_dir
 from ..settings import Settings
 from .app import create_app
 from .services import Services
@@ -19,7 +20,8 @@ MAX_ONGOING_REQUESTS = 1000
 @serve.ingress()
 class KeylightIngress:
     async def __init__(self, settings: Settings) -> None:
-        logging.basicConfig(level=logging.INFO)
+        logging.basicConfig(level=settings.log_level)
+        log_to_ray_logs_dir("ingress", settings.log_level)
         self.services = await Services.start(settings)
 
     def __serve_build_asgi_app__(self) -> FastAPI:

@@ -15,7 +15,7 @@ import time
 from ..observability import REQUEST_LATENCY, REQUESTS
 from .request_guard import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger("keylight.requests")
+log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = b"x-keylight-request-id"
 REQUEST_ID_PATTERN = re.compile(rb"^[0-9a-fA-F]{8}$")

@@ -1,0 +1,111 @@
+"""Group commit on a real PostgreSQL: shared transactions, and failures kept to their owner."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import psycopg
+import pytest
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from keylight_actors.actors.group_commit import GroupCommit
+
+
+@pytest.fixture
+async def table(database_url):
+    """A scratch table whose key is checked only at commit (DEFERRABLE INITIALLY DEFERRED)."""
+    name = f"group_commit_probe_{secrets.token_hex(4)}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {name} (key text, txid bigint, "
+                     f"UNIQUE (key) DEFERRABLE INITIALLY DEFERRED)")
+    yield name
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {name}")
+
+
+@pytest.fixture
+async def pool(database_url):
+    async with AsyncConnectionPool(database_url, min_size=1, max_size=4, open=False) as opened:
+        yield opened
+
+
+def committer(pool: AsyncConnectionPool, max_in_flight: int = 1) -> GroupCommit:
+    async def source() -> AsyncConnectionPool:
+        return pool
+
+    return GroupCommit(source, max_group=64, max_in_flight=max_in_flight)
+
+
+def insert(table: str, key: str, *, fail: bool = False):
+    async def write(conn: AsyncConnection) -> None:
+        await conn.execute(f"INSERT INTO {table} VALUES (%s, txid_current())", (key,))
+        if fail:
+            raise LookupError(f"{key} refused")
+
+    return write
+
+
+def committed(database_url: str, table: str) -> dict[str, int]:
+    with psycopg.connect(database_url) as conn:
+        return dict(conn.execute(f"SELECT key, txid FROM {table}").fetchall())
+
+
+async def test_a_lone_write_commits_in_its_own_transaction(pool, table, database_url):
+    commits = committer(pool)
+    await commits.commit(insert(table, "a"))
+    assert list(committed(database_url, table)) == ["a"]
+
+
+async def test_writes_ready_together_share_one_transaction_and_are_all_durable(
+    pool, table, database_url
+):
+    commits = committer(pool)
+    await asyncio.gather(*(commits.commit(insert(table, f"k{n}")) for n in range(20)))
+    rows = committed(database_url, table)
+    assert sorted(rows) == sorted(f"k{n}" for n in range(20))
+    assert len(set(rows.values())) == 1
+    assert commits.mean_group == 20
+
+
+async def test_a_failing_write_is_refused_alone_and_the_rest_of_its_group_commits(
+    pool, table, database_url
+):
+    commits = committer(pool)
+    answers = await asyncio.gather(
+        commits.commit(insert(table, "kept-1")),
+        commits.commit(insert(table, "refused", fail=True)),
+        commits.commit(insert(table, "kept-2")),
+        return_exceptions=True,
+    )
+    assert answers[0] is None and answers[2] is None
+    assert isinstance(answers[1], LookupError)
+    assert sorted(committed(database_url, table)) == ["kept-1", "kept-2"]
+    assert commits.split_groups == 1
+
+
+async def test_when_the_commit_itself_fails_every_writer_of_the_group_hears_it(
+    pool, table, database_url
+):
+    commits = committer(pool)
+    answers = await asyncio.gather(
+        commits.commit(insert(table, "same")),
+        commits.commit(insert(table, "same")),
+        commits.commit(insert(table, "other")),
+        return_exceptions=True,
+    )
+    assert all(isinstance(answer, psycopg.errors.UniqueViolation) for answer in answers)
+    assert committed(database_url, table) == {}
+
+
+async def test_writes_that_arrive_during_a_commit_form_the_next_group(pool, table, database_url):
+    commits = committer(pool, max_in_flight=1)
+    first = asyncio.create_task(commits.commit(insert(table, "first")))
+    await asyncio.sleep(0)
+    later = [asyncio.create_task(commits.commit(insert(table, f"later-{n}"))) for n in range(5)]
+    await asyncio.gather(first, *later)
+    rows = committed(database_url, table)
+    assert len(rows) == 6
+    assert len({rows[f"later-{n}"] for n in range(5)}) == 1
+    assert rows["first"] != rows["later-0"]
