@@ -2,10 +2,13 @@
 
 Every operation runs on a copy (see ``copy``); the host commits the copy's recorded
 changes to storage and only then keeps it, so a failed commit changes nothing.
+
+Hosts keep up to a hundred thousand of these in memory each, so the classes use slots.
 """
 
 from __future__ import annotations
 
+import copy as shallow
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -23,7 +26,7 @@ class LicenseStatus(str, Enum):
     REMINTED = "reminted"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Instance:
     instance_id: str
     name: str
@@ -31,12 +34,12 @@ class Instance:
     activated_at: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstanceAdded:
     instance: Instance
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstanceRemoved:
     instance_id: str
     at: int
@@ -45,7 +48,7 @@ class InstanceRemoved:
 LicenseChange = InstanceAdded | InstanceRemoved
 
 
-@dataclass
+@dataclass(slots=True)
 class LicenseEntity:
     license_id: str
     tenant_id: str
@@ -103,14 +106,11 @@ class LicenseEntity:
         return license_, raw_key
 
     def copy(self) -> LicenseEntity:
-        return LicenseEntity(
-            **{
-                **self.__dict__,
-                "instances": dict(self.instances),
-                "changes": [],
-                "churn": self.churn.copy() if self.churn is not None else None,
-            }
-        )
+        draft = shallow.copy(self)
+        draft.instances = dict(self.instances)
+        draft.changes = []
+        draft.churn = self.churn.copy() if self.churn is not None else None
+        return draft
 
     def is_expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -29,17 +30,18 @@ LICENSE_COLUMNS = """
 
 
 def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> LicenseEntity:
+    # Ids that thousands of resident licenses share are interned: one copy in memory.
     return LicenseEntity(
         license_id=row["license_id"],
-        tenant_id=row["tenant_id"],
-        product_id=row["product_id"],
-        key_type_id=row["key_type_id"],
+        tenant_id=sys.intern(row["tenant_id"]),
+        product_id=sys.intern(row["product_id"]),
+        key_type_id=sys.intern(row["key_type_id"]),
         key_hash=row["key_hash"],
         key_display=row["key_display"],
         status=LicenseStatus(row["status"]),
         activation_limit=row["activation_limit"],
         expires_at=row["expires_at"],
-        entitlements=tuple(row["entitlements"]),
+        entitlements=tuple(sys.intern(name) for name in row["entitlements"]),
         fallback_access=row["fallback_access"],
         customer_email=row["customer_email"],
         created_at=row["created_at"],
@@ -89,10 +91,13 @@ async def load_license(conn: AsyncConnection, key_hash: str) -> LicenseEntity | 
     row = await cursor.fetchone()
     if row is None:
         return None
+    # The caller's string keys its cache too: one copy of the hash serves both.
+    row["key_hash"] = key_hash
     license_ = _license_from_row(row, await _active_instances(conn, row["license_id"]))
-    license_.churn = SlidingWindowLimit.from_history(
-        license_.churn_limit_per_day, SECONDS_PER_DAY,
-        await _recent_churn(conn, row["license_id"]))
+    churn = await _recent_churn(conn, row["license_id"])
+    if churn:  # else created at the first device change
+        license_.churn = SlidingWindowLimit.from_history(
+            license_.churn_limit_per_day, SECONDS_PER_DAY, churn)
     return license_
 
 
@@ -159,46 +164,60 @@ async def insert_license(
 async def save_license(
     conn: AsyncConnection, license_: LicenseEntity, expected_version: int
 ) -> None:
-    """Write the license and its recorded instance changes, fenced on ``expected_version``."""
+    """Write the license and its recorded instance changes, fenced on ``expected_version``.
+
+    One statement, one round trip: the instance changes hang off the fenced UPDATE, so
+    they happen only when it matched. (The sub-statements of one statement do not see each
+    other's rows: an operation never adds and removes the same instance at once.)
+    """
+    added = [change.instance for change in license_.changes
+             if isinstance(change, InstanceAdded)]
+    removed = [change for change in license_.changes if isinstance(change, InstanceRemoved)]
     cursor = await conn.execute(
-        """UPDATE licenses
-              SET status = %s, activation_limit = %s, expires_at = to_timestamp(%s),
-                  entitlements = %s, expiry_announced = %s, version = %s, updated_at = now()
-            WHERE license_id = %s AND version = %s""",
-        (
-            license_.status.value,
-            license_.activation_limit,
-            license_.expires_at,
-            list(license_.entitlements),
-            license_.expiry_announced,
-            license_.version,
-            license_.license_id,
-            expected_version,
-        ),
+        """WITH fenced AS (
+               UPDATE licenses
+                  SET status = %(status)s, activation_limit = %(limit)s,
+                      expires_at = to_timestamp(%(expires_at)s), entitlements = %(entitlements)s,
+                      expiry_announced = %(announced)s, version = %(version)s,
+                      updated_at = now()
+                WHERE license_id = %(license_id)s AND version = %(expected)s
+            RETURNING license_id),
+           added AS (
+               INSERT INTO license_instances
+                      (instance_id, license_id, name, machine_hash, activated_at)
+               SELECT a.instance_id, fenced.license_id, a.name, a.machine_hash,
+                      to_timestamp(a.activated_at)
+                 FROM fenced,
+                      unnest(%(added_ids)s::uuid[], %(added_names)s::text[],
+                             %(added_hashes)s::text[], %(added_at)s::bigint[])
+                        AS a(instance_id, name, machine_hash, activated_at)),
+           removed AS (
+               UPDATE license_instances AS i SET deactivated_at = to_timestamp(r.at)
+                 FROM fenced, unnest(%(removed_ids)s::uuid[], %(removed_at)s::bigint[])
+                                AS r(instance_id, at)
+                WHERE i.instance_id = r.instance_id AND i.deactivated_at IS NULL)
+           SELECT count(*) AS fenced FROM fenced""",
+        {
+            "status": license_.status.value,
+            "limit": license_.activation_limit,
+            "expires_at": license_.expires_at,
+            "entitlements": list(license_.entitlements),
+            "announced": license_.expiry_announced,
+            "version": license_.version,
+            "license_id": license_.license_id,
+            "expected": expected_version,
+            "added_ids": [instance.instance_id for instance in added],
+            "added_names": [instance.name for instance in added],
+            "added_hashes": [instance.machine_hash for instance in added],
+            "added_at": [instance.activated_at for instance in added],
+            "removed_ids": [change.instance_id for change in removed],
+            "removed_at": [change.at for change in removed],
+        },
     )
-    if cursor.rowcount != 1:
+    row = await cursor.fetchone()
+    matched = row["fenced"] if isinstance(row, dict) else row[0]  # type: ignore[index]
+    if matched != 1:
         raise StaleVersion(f"license {license_.license_id} moved past version {expected_version}")
-    for change in license_.changes:
-        if isinstance(change, InstanceAdded):
-            instance = change.instance
-            await conn.execute(
-                """INSERT INTO license_instances
-                       (instance_id, license_id, name, machine_hash, activated_at)
-                   VALUES (%s, %s, %s, %s, to_timestamp(%s))""",
-                (
-                    instance.instance_id,
-                    license_.license_id,
-                    instance.name,
-                    instance.machine_hash,
-                    instance.activated_at,
-                ),
-            )
-        elif isinstance(change, InstanceRemoved):
-            await conn.execute(
-                """UPDATE license_instances SET deactivated_at = to_timestamp(%s)
-                    WHERE instance_id = %s AND deactivated_at IS NULL""",
-                (change.at, change.instance_id),
-            )
 
 
 async def list_licenses(
