@@ -75,9 +75,9 @@ class Settings:
     ingress_replicas: int = 1
     db_pool_size: int = 4
     host_batch_max: int = 64  # SDK calls one Ray call to a host carries at most
-    host_batches_in_flight: int = 2  # per host, from each ingress replica
+    host_batches_in_flight: int = 1  # per host, from each ingress replica
     commit_group_max: int = 64  # writes one host commits in one transaction at most
-    commits_in_flight: int = 2  # per host; at most db_pool_size
+    commits_in_flight: int = 1  # per host; at most db_pool_size
     lookup_failures_per_address: int = 20
     lookup_lockout_seconds: int = 900
     log_level: str = "INFO"
@@ -119,9 +119,9 @@ class Settings:
             ingress_replicas=_env_int("KEYLIGHT_INGRESS_REPLICAS", 1),
             db_pool_size=_env_int("KEYLIGHT_DB_POOL_SIZE", 4),
             host_batch_max=_env_int("KEYLIGHT_HOST_BATCH_MAX", 64),
-            host_batches_in_flight=_env_int("KEYLIGHT_HOST_BATCHES_IN_FLIGHT", 2),
+            host_batches_in_flight=_env_int("KEYLIGHT_HOST_BATCHES_IN_FLIGHT", 1),
             commit_group_max=_env_int("KEYLIGHT_COMMIT_GROUP_MAX", 64),
-            commits_in_flight=_env_int("KEYLIGHT_COMMITS_IN_FLIGHT", 2),
+            commits_in_flight=_env_int("KEYLIGHT_COMMITS_IN_FLIGHT", 1),
             lookup_failures_per_address=_env_int("KEYLIGHT_LOOKUP_FAILURES_PER_ADDRESS", 20),
             lookup_lockout_seconds=_env_int("KEYLIGHT_LOOKUP_LOCKOUT_SECONDS", 900),
             log_level=_log_level(env.get("KEYLIGHT_LOG_LEVEL", "INFO")),

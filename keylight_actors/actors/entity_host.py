@@ -51,6 +51,8 @@ class EntityHost(Generic[E]):
         self.commits = GroupCommit(self.pool, max_group=settings.commit_group_max,
                                    max_in_flight=settings.commits_in_flight)
         self.fenced_writes = 0
+        self.batches_received = 0
+        self.calls_received = 0
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -97,6 +99,8 @@ class EntityHost(Generic[E]):
             return encode_error(Unavailable("the operation failed; try again"))
 
     async def handle_batch(self, payloads: list[bytes]) -> list[bytes]:
+        self.batches_received += 1
+        self.calls_received += len(payloads)
         return list(await asyncio.gather(*(self.handle(payload) for payload in payloads)))
 
     async def stats(self) -> dict[str, Any]:
@@ -110,6 +114,7 @@ class EntityHost(Generic[E]):
             "loads": self.cache.loads,
             "evictions": self.cache.evictions,
             "fenced_writes": self.fenced_writes,
+            "mean_call_batch": round(self.calls_received / max(1, self.batches_received), 2),
             "mean_commit_group": round(self.commits.mean_group, 2),
             "split_commit_groups": self.commits.split_groups,
         }

@@ -80,7 +80,7 @@ async def guarded_lookup(request: Request, tenant_id: str, op: str, key_hash: st
 
 @router.post("/{tenant_id}/{product_id}/activate")
 async def activate(tenant_id: str, product_id: str, body: ActivateRequest, request: Request
-                   ) -> dict[str, Any]:
+                   ) -> JSONResponse:
     snapshot = await sdk_tenant(request, tenant_id, product_id)
     if not allows_new_licenses(Lifecycle(snapshot["lifecycle"])):
         raise Forbidden("this vendor cannot activate new devices now", code="TENANT_NOT_ACTIVE")
@@ -96,7 +96,8 @@ async def activate(tenant_id: str, product_id: str, body: ActivateRequest, reque
         machine_hash=body.machine_hash,
         kid=snapshot["primary_kid"],
     )
-    return {"activated": True, **answer, "error": None}
+    # A JSONResponse skips FastAPI's generic encoder: the answer is plain JSON already.
+    return JSONResponse({"activated": True, **answer, "error": None})
 
 
 @router.post("/{tenant_id}/{product_id}/validate")
