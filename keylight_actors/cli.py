@@ -140,7 +140,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
     config = BenchConfig(licenses=args.licenses, tenants=args.tenants, levels=args.concurrency,
                          duration=args.duration, max_requests=args.max_requests,
-                         progress=not args.no_progress, client=args.client)
+                         progress=not args.no_progress, client=args.client,
+                         sweep=args.sweep)
     token = args.operator_token or os.environ.get("KEYLIGHT_ADMIN_TOKEN") or None
     database_url = args.database_url or os.environ.get("KEYLIGHT_DATABASE_URL") or None
 
@@ -245,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--client", choices=["raw", "httpx"], default="raw",
                        help="the load generator's HTTP client: a lean HTTP/1.1 one (default) "
                             "or httpx, which costs ~1 ms of client CPU per request")
+    bench.add_argument("--sweep", action="store_true",
+                       help="also touch every seeded license once through the license hosts, "
+                            "sampling their memory (is it flat once the caps fill?)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench.set_defaults(run=cmd_bench)
 

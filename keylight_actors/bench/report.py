@@ -86,7 +86,8 @@ def _target(name: str, wanted: str, measured: float | None, met: bool | None,
 
 
 def targets(results: Mapping[str, Any], levels: list[int],
-            memory: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+            memory: Mapping[str, Any] | None,
+            sweep: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The issue's speed targets, judged at 32 clients (or the highest level measured)."""
     level = TARGET_LEVEL if TARGET_LEVEL in levels else max(levels)
     at = f"at {level} clients"
@@ -129,6 +130,15 @@ def targets(results: Mapping[str, Any], levels: list[int],
         f"<= {BYTES_PER_ENTITY}", per_entity,
         None if per_entity is None else per_entity <= BYTES_PER_ENTITY,
         "" if per_entity is not None else "measured only when the bench starts the server"))
+    flat = (sweep or {}).get("flat")
+    growth = (sweep or {}).get("growth_share")
+    checks.append(_target(
+        "license hosts' RSS growth after their caps filled, over the memory sweep (share)",
+        "flat (<= 0.05)", growth, flat,
+        (f"{sweep['touched']:,} licenses touched, caps of {sweep['cap']:,} entities"
+         if sweep else "run with --sweep (touches every seeded license)")
+        + ("; the caps never filled: seed more licenses than the caps" if sweep
+           and not sweep.get("caps_filled") else "")))
     return checks
 
 
@@ -149,14 +159,16 @@ def server_errors(results: Mapping[str, Any]) -> dict[str, int]:
 
 
 def build_report(meta: dict[str, Any], results: Mapping[str, Any], levels: list[int],
-                 memory: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 memory: Mapping[str, Any] | None = None,
+                 sweep: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
         "meta": meta,
         "results": dict(results),
         "ratios": ratios(results, levels),
-        "targets": targets(results, levels, memory),
+        "targets": targets(results, levels, memory, sweep),
         "server_errors": server_errors(results),
         "memory": dict(memory) if memory else None,
+        "sweep": dict(sweep) if sweep else None,
     }
 
 
@@ -215,6 +227,13 @@ def format_report(report: Mapping[str, Any]) -> str:
         lines += ["", f"license hosts: {memory['entities']:,} resident entities, RSS "
                       f"{memory['rss_before_mib']:.1f} -> {memory['rss_after_mib']:.1f} MiB, "
                       f"≈ {_fmt(memory.get('bytes_per_entity'), '{:,.0f}')} bytes per entity"]
+    sweep = report.get("sweep")
+    if sweep:
+        lines += ["", f"memory sweep: {sweep['touched']:,} licenses touched once "
+                      f"({sweep['failures']:,} failed), caps {sweep['cap']:,} entities; "
+                      "license hosts' RSS (MiB) by licenses touched:",
+                  "  " + ", ".join(f"{sample['touched']:,}: {sample['rss_mib']:.0f}"
+                                   for sample in sweep["samples"])]
     lines += ["", "issue 7 targets"]
     for check in report["targets"]:
         verdict = {True: "met", False: "NOT met", None: "not measured"}[check["met"]]

@@ -3,6 +3,7 @@ generator process, and report."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import json
@@ -23,7 +24,7 @@ from .baselines import PLAIN_POOL_SIZE, PlainBaseline, drop_plain_table
 from .errors import BenchFailed
 from .load import KEYLIGHT_SCENARIOS, LoadPlan
 from .report import build_report
-from .seed import seed
+from .seed import Seed, seed
 
 LOAD_SLACK_SECONDS = 120.0
 
@@ -39,6 +40,7 @@ class BenchConfig:
     cold_start: bool = True
     plain_pool_size: int = PLAIN_POOL_SIZE
     progress: bool = True
+    sweep: bool = False  # touch every seeded license once, sampling the hosts' memory
     client: str = "raw"  # the load generator's HTTP client: raw (lean) or httpx
 
     def check(self) -> None:
@@ -64,6 +66,7 @@ class Targets:
     noop_urls: list[str] | None = None   # None: the Serve no-op is not measured
     memory_probe: Callable[[], dict[str, Any]] | None = None
     memory_growth: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    sweep: Callable[[Seed], dict[str, Any]] | None = None
     description: str = ""
 
 
@@ -133,6 +136,7 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
              f"{seed_seconds:.1f} s ({seeded.run_id})")
     results: dict[str, Any] = {}
     memory = None
+    sweep_result = None
     with tempfile.TemporaryDirectory(prefix="keylight-bench-") as scratch:
         workdir = Path(scratch)
         seed_path = workdir / "seed.json"
@@ -156,6 +160,11 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
             results["keylight"]["cold_start"] = warm_up["cold_start"]
         if before is not None and targets.memory_probe and targets.memory_growth:
             memory = targets.memory_growth(before, targets.memory_probe())
+        if config.sweep:
+            if targets.sweep is None:
+                announce("memory sweep: not measured (only when the bench starts the server)")
+            else:
+                sweep_result = targets.sweep(seeded)
         if targets.noop_urls:
             results["serve_noop"] = run_load(LoadPlan(
                 target="serve_noop", urls=targets.noop_urls, path="/", **common), workdir)
@@ -186,7 +195,7 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         **_database_facts(targets.database_url),
         **_versions(),
     }
-    return build_report(meta, results, config.levels, memory)
+    return build_report(meta, results, config.levels, memory, sweep_result)
 
 
 def run_bench(config: BenchConfig, *, url: str | None, noop_url: str | None,
@@ -206,6 +215,7 @@ def run_bench(config: BenchConfig, *, url: str | None, noop_url: str | None,
 
     from ..settings import Settings
     from .local_server import license_host_memory, local_server, memory_growth
+    from .sweep import sweep
 
     settings = (settings or Settings.from_env()).with_changes(
         database_url=database_url, admin_token=operator_token)
@@ -216,6 +226,8 @@ def run_bench(config: BenchConfig, *, url: str | None, noop_url: str | None,
         return measure(config, Targets(
             server.urls, server.database_url, server.operator_token, server.noop_urls,
             license_host_memory, memory_growth,
+            sweep=lambda seeded: asyncio.run(
+                sweep(server.settings, seeded, progress=config.progress)),
             description=f"local Ray, Serve throughput-optimised ({mode}), "
                         f"{'embedded PostgreSQL' if not database_url else 'given PostgreSQL'}"),
             announce=announce)

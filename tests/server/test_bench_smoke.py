@@ -87,7 +87,10 @@ def test_bench_runs_every_piece_at_tiny_sizes(base_url, settings, database_url, 
                            "cold_activation_vs_serve_noop",
                            "cold_activation_vs_uvicorn_postgres"}
     assert all(value > 0 for value in ratios.values())
-    assert len(report["targets"]) == 7
+    assert len(report["targets"]) == 8
+    # Without --sweep the memory-flatness target says how to measure it.
+    assert report["targets"][-1]["met"] is None
+    assert "--sweep" in report["targets"][-1]["note"]
     assert all({"target", "wanted", "measured", "met"} <= set(check)
                for check in report["targets"])
     assert report["server_errors"] == {}
@@ -141,3 +144,24 @@ def test_bench_command_line():
         500, [1, 8, 32], 3.0, 1000, "out.json")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["bench", "--concurrency", "0,8"])
+
+
+async def test_the_memory_sweep_touches_every_license_and_the_caps_hold(
+    base_url, settings, database_url
+):
+    from keylight_actors.bench.seed import seed
+    from keylight_actors.bench.sweep import sweep
+
+    cap = settings.license_hosts * settings.host_max_entities
+    seeded = seed(base_url, settings.admin_token, database_url, tenants=1,
+                  licenses=cap + cap // 2, progress=False)
+    SECRETS_SEEN.update(key for _, key in seeded.licenses)
+
+    found = await sweep(settings, seeded, progress=False)
+
+    assert found["touched"] == len(seeded.licenses)
+    assert found["failures"] == 0
+    assert found["cap"] == cap
+    assert found["caps_filled"]
+    assert max(sample["resident"] for sample in found["samples"]) <= cap
+    assert found["samples"][-1]["touched"] == len(seeded.licenses)

@@ -1,0 +1,90 @@
+"""The memory sweep: every seeded license touched once through the license hosts.
+
+The hosts' resident memory is sampled as the sweep goes. Once each host holds its cap of
+entities (``KEYLIGHT_HOST_MAX_ENTITIES``), every new license evicts an old one, so memory
+must stay flat from there to the end, however many licenses are touched.
+
+The sweep calls the hosts directly (the ``get`` operation, through the same batching
+``HostPool`` the ingress uses): it measures what the hosts keep, not HTTP throughput, and
+a million licenses take minutes instead of an hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..domain.license_key import hash_license_key
+from ..settings import Settings
+from .progress import Progress
+from .seed import Seed
+
+SWEEP_CONCURRENCY = 256
+SAMPLES = 20
+# Memory counts as flat when it grows by at most this share after the caps filled.
+FLAT_GROWTH_LIMIT = 0.05
+
+
+async def _host_memory(pool: Any) -> dict[str, Any]:
+    import psutil
+
+    stats = [await handle.stats.remote() for handle in pool.handles]
+    return {
+        "resident": sum(found["resident"] for found in stats),
+        "cap": sum(found["max_entities"] for found in stats),
+        "rss": sum(psutil.Process(found["pid"]).memory_info().rss for found in stats),
+    }
+
+
+def flatness(samples: list[dict[str, Any]], cap: int) -> dict[str, Any]:
+    """Growth of the hosts' RSS from the first sample at the caps to the last one."""
+    full = [sample for sample in samples if sample["resident"] >= cap]
+    if len(full) < 2:
+        return {"caps_filled": False, "growth_after_cap_mib": None, "growth_share": None,
+                "flat": None}
+    grown = full[-1]["rss_mib"] - full[0]["rss_mib"]
+    share = grown / full[0]["rss_mib"]
+    return {"caps_filled": True, "touched_at_cap": full[0]["touched"],
+            "growth_after_cap_mib": round(grown, 1), "growth_share": round(share, 4),
+            "flat": share <= FLAT_GROWTH_LIMIT}
+
+
+async def sweep(settings: Settings, seeded: Seed, *, progress: bool = True) -> dict[str, Any]:
+    from ..actors.host_pool import HostPool, license_host_count
+
+    pool = HostPool("license", settings, license_host_count(settings))
+    licenses = seeded.licenses
+    step = max(1, len(licenses) // SAMPLES)
+    samples: list[dict[str, Any]] = []
+    bar = Progress("memory sweep", len(licenses), enabled=progress)
+    touched = 0
+    failures = 0
+    cap = 0
+
+    async def sample() -> None:
+        nonlocal cap
+        found = await _host_memory(pool)
+        cap = found["cap"]
+        samples.append({"touched": touched, "resident": found["resident"],
+                        "rss_mib": round(found["rss"] / 2**20, 1)})
+
+    async def worker(start: int) -> None:
+        nonlocal touched, failures
+        for index in range(start, len(licenses), SWEEP_CONCURRENCY):
+            tenant_index, raw_key = licenses[index]
+            try:
+                await pool.call("get", hash_license_key(raw_key),
+                                tenant_id=seeded.tenants[tenant_index].tenant_id)
+            except Exception:
+                failures += 1
+            touched += 1
+            if touched % step == 0:
+                bar.set(touched)
+                await sample()
+
+    await sample()
+    await asyncio.gather(*(worker(start) for start in range(SWEEP_CONCURRENCY)))
+    await sample()
+    bar.close(f"{touched:,} licenses touched")
+    return {"touched": touched, "failures": failures, "cap": cap, "samples": samples,
+            **flatness(samples, cap)}
