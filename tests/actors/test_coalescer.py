@@ -40,7 +40,7 @@ async def test_a_lone_item_travels_alone_and_gets_its_answer():
 async def test_items_arriving_while_a_batch_is_under_way_leave_together():
     recorder = Recorder()
     recorder.release.clear()
-    coalescer = Coalescer(recorder.send, max_batch=64, max_in_flight=1)
+    coalescer = Coalescer(recorder.send, max_batch=64, max_in_flight=1, stall_seconds=10)
     first = asyncio.create_task(coalescer.submit(1))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
@@ -64,7 +64,7 @@ async def test_items_submitted_in_the_same_turn_share_a_batch():
 async def test_no_more_batches_are_under_way_than_allowed():
     recorder = Recorder()
     recorder.release.clear()
-    coalescer = Coalescer(recorder.send, max_batch=2, max_in_flight=2)
+    coalescer = Coalescer(recorder.send, max_batch=2, max_in_flight=2, stall_seconds=10)
     calls = [asyncio.create_task(coalescer.submit(n)) for n in range(9)]
     await asyncio.sleep(0.01)
     assert recorder.under_way == 2
@@ -110,7 +110,7 @@ async def test_a_failed_batch_fails_every_item_in_it_and_later_batches_still_go(
 async def test_a_caller_that_gave_up_before_its_item_left_is_not_sent():
     recorder = Recorder()
     recorder.release.clear()
-    coalescer = Coalescer(recorder.send, max_batch=8, max_in_flight=1)
+    coalescer = Coalescer(recorder.send, max_batch=8, max_in_flight=1, stall_seconds=10)
     first = asyncio.create_task(coalescer.submit(1))
     await asyncio.sleep(0.01)
     abandoned = asyncio.create_task(coalescer.submit(2))
@@ -136,3 +136,20 @@ async def test_a_sender_answering_the_wrong_number_of_items_fails_them_all():
 def test_limits_below_one_are_refused():
     with pytest.raises(ValueError):
         Coalescer(Recorder().send, max_batch=0, max_in_flight=1)
+
+
+async def test_a_stalled_batch_holds_later_items_back_only_for_the_stall_time():
+    stuck = asyncio.Event()
+
+    async def send(items: list[int]) -> list[int | BaseException]:
+        if 0 in items:
+            await stuck.wait()  # a slow item: its whole batch answers late
+        return items
+
+    coalescer = Coalescer(send, max_batch=8, max_in_flight=1, stall_seconds=0.01)
+    slow = asyncio.create_task(coalescer.submit(0))
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(coalescer.submit(5), timeout=1) == 5
+    assert coalescer.stalls == 1
+    stuck.set()
+    assert await slow == 0
