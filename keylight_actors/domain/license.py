@@ -43,6 +43,7 @@ class InstanceAdded:
 class InstanceRemoved:
     instance_id: str
     at: int
+    by_device: bool = False  # counts against the churn limit
 
 
 LicenseChange = InstanceAdded | InstanceRemoved
@@ -232,5 +233,5 @@ class LicenseEntity:
         if by_device:
             self._count_churn(now)
         instance = self.instances.pop(instance_id)
-        self.changes.append(InstanceRemoved(instance_id, now))
+        self.changes.append(InstanceRemoved(instance_id, now, by_device))
         return instance

@@ -1,0 +1,39 @@
+"""A license loaded afresh (another host, a restart, after passivation) is the same license:
+its active devices and its device-churn window come back from PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from keylight_actors.actors.license_host import LicenseHost
+from keylight_actors.domain.errors import RateLimited
+from keylight_actors.domain.license_key import hash_license_key
+
+
+@pytest.fixture
+async def two_hosts(settings):
+    hosts = (LicenseHost(settings, "reload-a"), LicenseHost(settings, "reload-b"))
+    yield hosts
+    for host in hosts:
+        await host.close()
+
+
+async def test_a_reloaded_license_keeps_its_devices_and_its_churn_window(
+    two_hosts, make_catalog, tenant, mint
+):
+    first, second = two_hosts
+    catalog = make_catalog(tenant, activation_limit=10, churn_limit_per_day=4)
+    key_hash = hash_license_key(mint(catalog)["key"])
+    scope = {"tenant_id": tenant.tenant_id}
+    for n in range(3):
+        await first.activate(key_hash, **scope, name=f"device-{n}", machine_hash=f"{n}" * 64)
+    await first.deactivate_instance(key_hash, **scope,
+                                    instance_id=(await first.get(key_hash, **scope))
+                                    ["instances"][0]["instance_id"], actor="test")
+
+    reloaded = await second.get(key_hash, **scope)
+    assert sorted(item["name"] for item in reloaded["instances"]) == ["device-1", "device-2"]
+    # Three activations today count against the limit of four: one more, then no more.
+    await second.activate(key_hash, **scope, name="device-3", machine_hash="3" * 64)
+    with pytest.raises(RateLimited):
+        await second.activate(key_hash, **scope, name="device-4", machine_hash="4" * 64)
