@@ -21,6 +21,9 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    # The SDK routes first: they carry nearly all traffic, and routing tries routers in
+    # order. No other route has three segments ending in an SDK verb, so none is shadowed.
+    app.include_router(sdk.router)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(management.router)
@@ -28,7 +31,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(credentials.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(webhooks.router)
-    app.include_router(sdk.router)
     app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestLog)

@@ -97,3 +97,15 @@ def test_another_tenants_sdk_key_opens_no_sdk_route(http, two_tenants):
                                       "machine_hash": "a" * 64})):
         assert http.post(f"{base}/{action}", headers=headers, json=body).status_code == 401
     assert http.get(f"{base}/config", headers=headers).status_code == 401
+
+
+def test_no_route_shares_the_shape_of_an_sdk_route():
+    """The SDK router is matched first; a route of the same shape would be shadowed."""
+    from keylight_actors.api.app import create_app
+
+    sdk_verbs = {"activate", "validate", "deactivate", "keyless", "config"}
+    shadowed = [path for path in create_app(None).openapi()["paths"]  # type: ignore[arg-type]
+                if len(path.strip("/").split("/")) == 3
+                and path.rsplit("/", 1)[1] in sdk_verbs
+                and not path.startswith("/{tenant_id}/{product_id}/")]
+    assert shadowed == []
