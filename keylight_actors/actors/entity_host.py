@@ -23,6 +23,7 @@ from ..observability import ENTITY_CACHE_HITS, ENTITY_LOADS, WRITE_THROUGH_LATEN
 from ..settings import Settings
 from ..store.conflicts import conflict_from
 from ..store.database import StaleVersion, open_pool
+from .coalescer import Coalescer
 from .entity_cache import EntityCache
 from .group_commit import GroupCommit
 from .messages import decode, encode_error, encode_result
@@ -33,6 +34,7 @@ E = TypeVar("E")
 R = TypeVar("R")
 
 Handler = Callable[..., Awaitable[Any]]
+LOADS_IN_FLIGHT = 2
 Persist = Callable[[AsyncConnection, Any, int], Awaitable[None]]
 
 
@@ -50,6 +52,9 @@ class EntityHost(Generic[E]):
         self._sweeper: asyncio.Task[None] | None = None
         self.commits = GroupCommit(self.pool, max_group=settings.commit_group_max,
                                    max_in_flight=settings.commits_in_flight)
+        # Cold entities wanted at the same moment are loaded by one query.
+        self.loader: Coalescer[str, E | None] = Coalescer(
+            self._load_batch, max_batch=settings.host_batch_max, max_in_flight=LOADS_IN_FLIGHT)
         self.fenced_writes = 0
         self.batches_received = 0
         self.calls_received = 0
@@ -127,6 +132,30 @@ class EntityHost(Generic[E]):
     async def load(self, conn: AsyncConnection, entity_id: str) -> E | None:
         raise NotImplementedError
 
+    async def load_many(self, conn: AsyncConnection, entity_ids: list[str]) -> dict[str, E]:
+        """The entities that exist among ``entity_ids``; kinds that are often loaded cold
+        override this with one query."""
+        found = {}
+        for entity_id in entity_ids:
+            loaded = await self.load(conn, entity_id)
+            if loaded is not None:
+                found[entity_id] = loaded
+        return found
+
+    async def _load_batch(self, entity_ids: list[str]) -> list[E | BaseException | None]:
+        pool = await self.pool()
+        try:
+            async with pool.connection() as conn:
+                found = await self.load_many(conn, list(dict.fromkeys(entity_ids)))
+        except psycopg.Error as error:
+            failures: list[E | BaseException | None] = []
+            for _ in entity_ids:
+                failure = Unavailable(f"storage unavailable: {type(error).__name__}")
+                failure.__cause__ = error
+                failures.append(failure)
+            return failures
+        return [found.get(entity_id) for entity_id in entity_ids]
+
     def not_found(self, entity_id: str) -> NotFound:
         return NotFound(f"no {self.kind} {entity_id!r}")
 
@@ -136,12 +165,7 @@ class EntityHost(Generic[E]):
         if cached is not None:
             ENTITY_CACHE_HITS.inc(tags={"kind": self.kind})
             return cached
-        pool = await self.pool()
-        try:
-            async with pool.connection() as conn:
-                loaded = await self.load(conn, entity_id)
-        except psycopg.Error as error:
-            raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
+        loaded = await self.loader.submit(entity_id)
         if loaded is None:
             raise self.not_found(entity_id)
         self.cache.put(entity_id, loaded, loaded=True)

@@ -13,7 +13,7 @@ from ..settings import Settings
 from ..store.audit import AuditEntry, record_audit
 from ..store.encryption import SecretSealer, decode_master_key
 from ..store.events import OutboundEvent, insert_event
-from ..store.licenses import insert_license, load_license, save_license
+from ..store.licenses import insert_license, load_license, load_licenses, save_license
 from ..store.renewals import record_renewal
 from ..store.signing_keys import SigningKeyring
 from ..store.stripe_events import mark_processed
@@ -58,6 +58,10 @@ class LicenseHost(EntityHost[LicenseEntity]):
 
     async def load(self, conn: AsyncConnection, entity_id: str) -> LicenseEntity | None:
         return await load_license(conn, entity_id)
+
+    async def load_many(self, conn: AsyncConnection, entity_ids: list[str]
+                        ) -> dict[str, LicenseEntity]:
+        return await load_licenses(conn, entity_ids)
 
     def not_found(self, entity_id: str) -> NotFound:
         # One answer for every unknown key, whoever asks (SDK or management API).

@@ -58,9 +58,9 @@ def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> L
     )
 
 
-# A license with its active devices and the last day's device changes (the churn window
-# after a reload), in one round trip: a cold license costs one query, not three.
-LOAD_LICENSE = f"""
+# Licenses with their active devices and the last day's device changes (the churn window
+# after a reload), in one round trip: cold licenses loaded together cost one query.
+LOAD_LICENSES = f"""
     SELECT {LICENSE_COLUMNS},
            COALESCE((
                SELECT json_agg(json_build_object(
@@ -81,22 +81,29 @@ LOAD_LICENSE = f"""
                           AND deactivated_by_device) changed
                 WHERE changed.at > now() - interval '1 day') AS recent_churn
       FROM licenses l
-     WHERE l.key_hash = %s
+     WHERE l.key_hash = ANY(%s)
 """
 
 
+async def load_licenses(conn: AsyncConnection, key_hashes: list[str]
+                        ) -> dict[str, LicenseEntity]:
+    """The licenses that exist among ``key_hashes``, by key hash."""
+    # The caller's strings key its cache too: one copy of each hash serves both.
+    asked = {key_hash: key_hash for key_hash in key_hashes}
+    cursor = await conn.execute(LOAD_LICENSES, (list(asked),))
+    found = {}
+    for row in await cursor.fetchall():
+        row["key_hash"] = asked[row["key_hash"]]
+        license_ = _license_from_row(row, row["active_instances"])
+        if row["recent_churn"]:  # else created at the first device change
+            license_.churn = SlidingWindowLimit.from_history(
+                license_.churn_limit_per_day, SECONDS_PER_DAY, row["recent_churn"])
+        found[license_.key_hash] = license_
+    return found
+
+
 async def load_license(conn: AsyncConnection, key_hash: str) -> LicenseEntity | None:
-    cursor = await conn.execute(LOAD_LICENSE, (key_hash,))
-    row = await cursor.fetchone()
-    if row is None:
-        return None
-    # The caller's string keys its cache too: one copy of the hash serves both.
-    row["key_hash"] = key_hash
-    license_ = _license_from_row(row, row["active_instances"])
-    if row["recent_churn"]:  # else created at the first device change
-        license_.churn = SlidingWindowLimit.from_history(
-            license_.churn_limit_per_day, SECONDS_PER_DAY, row["recent_churn"])
-    return license_
+    return (await load_licenses(conn, [key_hash])).get(key_hash)
 
 
 async def key_hash_of(conn: AsyncConnection, tenant_id: str, license_id: str) -> str | None:

@@ -37,3 +37,25 @@ async def test_a_reloaded_license_keeps_its_devices_and_its_churn_window(
     await second.activate(key_hash, **scope, name="device-3", machine_hash="3" * 64)
     with pytest.raises(RateLimited):
         await second.activate(key_hash, **scope, name="device-4", machine_hash="4" * 64)
+
+
+async def test_cold_licenses_wanted_together_load_together_and_an_unknown_one_is_not_found(
+    two_hosts, make_catalog, tenant, mint
+):
+    import asyncio
+
+    from keylight_actors.domain.errors import NotFound
+
+    host, _ = two_hosts
+    catalog = make_catalog(tenant)
+    minted = [mint(catalog) for _ in range(12)]
+    scope = {"tenant_id": tenant.tenant_id}
+    answers = await asyncio.gather(
+        *(host.get(hash_license_key(item["key"]), **scope) for item in minted),
+        host.get(hash_license_key("KL-NOT-A-REAL-KEY"), **scope),
+        return_exceptions=True,
+    )
+    assert [answer["license_id"] for answer in answers[:-1]] == [
+        item["license_id"] for item in minted]
+    assert isinstance(answers[-1], NotFound)
+    assert host.loader.batches < len(minted)
