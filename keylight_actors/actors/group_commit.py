@@ -5,6 +5,9 @@ touch different entities and cannot conflict with each other; what they share is
 transaction's round trips and the commit's WAL flush. Every caller still hears only once
 its own write is durable.
 
+Writes run in psycopg's pipeline mode: a statement whose result nobody reads yet does not
+wait for its round trip, so a write's event insert travels with the next write's update.
+
 When one write of a group fails, the group is rolled back and each write is committed on
 its own, so the failure reaches only the caller it belongs to. When the commit itself
 fails, nobody can tell whether it happened: every caller of the group hears the failure,
@@ -52,12 +55,15 @@ class GroupCommit:
             return [await self._commit_alone(writes[0])]
         pool = await self._pool()
         try:
-            async with pool.connection() as conn, conn.transaction():
-                for write in writes:
-                    try:
+            async with (pool.connection() as conn, conn.pipeline() as pipeline,
+                        conn.transaction()):
+                try:
+                    for write in writes:
                         await write(conn)
-                    except Exception as error:
-                        raise _WriteFailed from error
+                    # Every statement's outcome is known before COMMIT is sent.
+                    await pipeline.sync()
+                except Exception as error:
+                    raise _WriteFailed from error
         except _WriteFailed as failed:
             self.split_groups += 1
             log.info("a group of %d writes had a failing write (%s); committing them apart",
@@ -70,8 +76,10 @@ class GroupCommit:
     async def _commit_alone(self, write: Write) -> BaseException | None:
         pool = await self._pool()
         try:
-            async with pool.connection() as conn, conn.transaction():
+            async with (pool.connection() as conn, conn.pipeline() as pipeline,
+                        conn.transaction()):
                 await write(conn)
+                await pipeline.sync()
         except Exception as error:
             return error
         return None

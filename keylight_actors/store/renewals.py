@@ -11,7 +11,9 @@ async def record_renewal(
     """False when this invoice already renewed a license."""
     cursor = await conn.execute(
         """INSERT INTO license_renewals (invoice_id, license_id, renewed_until)
-           VALUES (%s, %s, to_timestamp(%s)) ON CONFLICT (invoice_id) DO NOTHING""",
+           VALUES (%s, %s, to_timestamp(%s)) ON CONFLICT (invoice_id) DO NOTHING
+           RETURNING invoice_id""",
         (invoice_id, license_id, renewed_until),
     )
-    return cursor.rowcount == 1
+    # A returned row, not rowcount: it is known in pipeline mode too.
+    return await cursor.fetchone() is not None

@@ -39,10 +39,12 @@ async def mark_processed(conn: AsyncConnection, event_id: str, tenant_id: str) -
     cursor = await conn.execute(
         """UPDATE stripe_events SET status = 'processed', reason = NULL, tenant_id = %s,
                                     processed_at = now()
-            WHERE event_id = %s AND status <> 'processed'""",
+            WHERE event_id = %s AND status <> 'processed'
+           RETURNING event_id""",
         (tenant_id, event_id),
     )
-    if cursor.rowcount != 1:
+    # A returned row, not rowcount: it is known in pipeline mode too.
+    if await cursor.fetchone() is None:
         raise Conflict("this Stripe event was already processed", code=ALREADY_PROCESSED)
 
 

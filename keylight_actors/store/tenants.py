@@ -141,7 +141,8 @@ async def save_tenant(conn: AsyncConnection, tenant: TenantEntity, expected_vers
                   checkout_key_hash = %s, sdk_key_hash = %s, stripe_account_id = %s,
                   sdk_key_previous_hash = %s, sdk_key_previous_until = to_timestamp(%s),
                   sdk_quota_per_minute = %s, version = %s, updated_at = now()
-            WHERE tenant_id = %s AND version = %s""",
+            WHERE tenant_id = %s AND version = %s
+           RETURNING version""",
         (
             tenant.name,
             tenant.lifecycle.value,
@@ -157,7 +158,9 @@ async def save_tenant(conn: AsyncConnection, tenant: TenantEntity, expected_vers
             expected_version,
         ),
     )
-    if cursor.rowcount != 1:
+    # A returned row, not rowcount: hosts write in pipeline mode, where only fetching a
+    # statement's result waits for it.
+    if await cursor.fetchone() is None:
         raise StaleVersion(f"tenant {tenant.tenant_id} is no longer at version {expected_version}")
 
 
