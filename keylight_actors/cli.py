@@ -45,8 +45,10 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
     resolved, embedded = resolve_settings(_settings_from(args))
     try:
-        assert resolved.database_url
-        applied = apply_migrations(resolved.database_url)
+        # --database-url names the database to migrate; else the direct URL when one is set.
+        url = getattr(args, "database_url", None) or resolved.session_database_url
+        assert url
+        applied = apply_migrations(url)
         print(f"applied: {', '.join(f'{n:04d}' for n in applied)}" if applied
               else "schema is up to date")
     finally:

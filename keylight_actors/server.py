@@ -33,8 +33,8 @@ def run_server(settings: Settings, *, announce=say) -> None:
 
 def prepare_database(settings: Settings, announce=say) -> None:
     """Migrate, and on first start generate the operator token and show it once."""
-    assert settings.database_url
-    applied = apply_migrations(settings.database_url)
+    assert settings.database_url and settings.session_database_url
+    applied = apply_migrations(settings.session_database_url)
     if applied:
         announce(f"applied migrations: {', '.join(f'{n:04d}' for n in applied)}")
     generated = ensure_operator_token(settings.database_url, settings.admin_token)

@@ -50,6 +50,9 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # Straight to PostgreSQL when database_url goes through a transaction pooler: LISTEN
+    # and migrations need a session of their own.
+    direct_database_url: str | None = None
     data_dir: Path = field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = 8000
@@ -94,6 +97,7 @@ class Settings:
             ) from None
         return cls(
             database_url=env.get("KEYLIGHT_DATABASE_URL") or None,
+            direct_database_url=env.get("KEYLIGHT_DIRECT_DATABASE_URL") or None,
             data_dir=Path(env["KEYLIGHT_DATA_DIR"]) if env.get("KEYLIGHT_DATA_DIR")
             else default_data_dir(),
             host=env.get("KEYLIGHT_HOST", "127.0.0.1"),
@@ -126,6 +130,11 @@ class Settings:
             lookup_lockout_seconds=_env_int("KEYLIGHT_LOOKUP_LOCKOUT_SECONDS", 900),
             log_level=_log_level(env.get("KEYLIGHT_LOG_LEVEL", "INFO")),
         )
+
+    @property
+    def session_database_url(self) -> str | None:
+        """Where to hold a session (LISTEN, migrations): the direct URL when one is set."""
+        return self.direct_database_url or self.database_url
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -180,12 +180,11 @@ class LicenseHost(EntityHost[LicenseEntity]):
         kept: list[LicenseEntity] = []
 
         def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
-            require_license_for(draft, tenant_id, product_id)
-            if not draft.is_usable:
-                raise self.not_found(draft.key_hash)
-            kept.append(draft)
-            if draft.is_expired(now):
-                return expired_outcome(draft, now)
+            # A revoked key answers as unknown on activation.
+            expired = self._usable(draft, tenant_id, product_id, now, kept,
+                                   self.not_found(draft.key_hash))
+            if expired is not None:
+                return expired
             instance, is_new = draft.activate(
                 new_instance_id=new_instance_id(), name=name, machine_hash=machine_hash, now=now
             )
@@ -212,12 +211,10 @@ class LicenseHost(EntityHost[LicenseEntity]):
         kept: list[LicenseEntity] = []
 
         def apply(draft: LicenseEntity) -> tuple[Outcome, bool]:
-            require_license_for(draft, tenant_id, product_id)
-            if not draft.is_usable:
-                raise Unprocessable("License has been revoked", code="LICENSE_REVOKED")
-            kept.append(draft)
-            if draft.is_expired(now):
-                return expired_outcome(draft, now)
+            expired = self._usable(draft, tenant_id, product_id, now, kept, Unprocessable(
+                "License has been revoked", code="LICENSE_REVOKED"))
+            if expired is not None:
+                return expired
             instance = draft.instances.get(instance_id)
             if instance is None or (
                 machine_hash is not None and instance.machine_hash not in (None, machine_hash)
@@ -255,6 +252,17 @@ class LicenseHost(EntityHost[LicenseEntity]):
 
         await self._sdk_mutate(key_hash, apply, now)
         return {"deactivated": True}
+
+    @staticmethod
+    def _usable(draft: LicenseEntity, tenant_id: str, product_id: str, now: int,
+                kept: list[LicenseEntity], refusal: Exception) -> tuple[Outcome, bool] | None:
+        """The SDK prologue: the license must be this tenant's and product's and not revoked
+        (else ``refusal``); it is kept for the lease; an expired one answers its outcome."""
+        require_license_for(draft, tenant_id, product_id)
+        if not draft.is_usable:
+            raise refusal
+        kept.append(draft)
+        return expired_outcome(draft, now) if draft.is_expired(now) else None
 
     async def _sdk_mutate(self, key_hash: str, apply: Any, now: int, *,
                           reads_only: Any = None) -> Outcome:

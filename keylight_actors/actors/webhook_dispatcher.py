@@ -214,12 +214,14 @@ class WebhookDispatcher:
     # -- wake-ups ----------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        """LISTEN on a connection of its own; every notification wakes the loop."""
-        assert self.settings.database_url
+        """LISTEN on a connection of its own (never through a transaction pooler, which
+        delivers no notifications); every notification wakes the loop."""
+        url = self.settings.session_database_url
+        assert url
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.settings.database_url, autocommit=True
+                    url, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self._wake.set()  # anything committed while we were not listening

@@ -48,7 +48,8 @@ class Services:
     @classmethod
     async def start(cls, settings: Settings) -> Services:
         assert settings.database_url, "the ingress needs a resolved database URL"
-        await asyncio.to_thread(apply_migrations, settings.database_url)
+        assert settings.session_database_url
+        await asyncio.to_thread(apply_migrations, settings.session_database_url)
         generated = await asyncio.to_thread(
             ensure_operator_token, settings.database_url, settings.admin_token
         )
