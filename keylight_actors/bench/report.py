@@ -130,6 +130,12 @@ def targets(results: Mapping[str, Any], levels: list[int],
         f"<= {BYTES_PER_ENTITY}", per_entity,
         None if per_entity is None else per_entity <= BYTES_PER_ENTITY,
         "" if per_entity is not None else "measured only when the bench starts the server"))
+    if sweep and sweep.get("bytes_per_entity") is not None:
+        checks.append(_target(
+            "resident bytes per cached license entity (license hosts' RSS growth / entities "
+            "over the memory sweep, licenses without devices)",
+            f"<= {BYTES_PER_ENTITY}", sweep["bytes_per_entity"],
+            sweep["bytes_per_entity"] <= BYTES_PER_ENTITY))
     flat = (sweep or {}).get("flat")
     growth = (sweep or {}).get("growth_share")
     checks.append(_target(

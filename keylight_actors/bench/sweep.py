@@ -36,6 +36,19 @@ async def _host_memory(pool: Any) -> dict[str, Any]:
     }
 
 
+def bytes_per_entity(samples: list[dict[str, Any]]) -> int | None:
+    """RSS growth per resident entity from the first sample to the first one at the caps
+    (or the last one, when the caps never filled): licenses as stored, without devices."""
+    if len(samples) < 2:
+        return None
+    first = samples[0]
+    filled = max(samples, key=lambda sample: sample["resident"])
+    grown_entities = filled["resident"] - first["resident"]
+    if grown_entities <= 0:
+        return None
+    return round((filled["rss_mib"] - first["rss_mib"]) * 2**20 / grown_entities)
+
+
 def flatness(samples: list[dict[str, Any]], cap: int) -> dict[str, Any]:
     """Growth of the hosts' RSS from the first sample at the caps to the last one."""
     full = [sample for sample in samples if sample["resident"] >= cap]
@@ -87,4 +100,4 @@ async def sweep(settings: Settings, seeded: Seed, *, progress: bool = True) -> d
     await sample()
     bar.close(f"{touched:,} licenses touched")
     return {"touched": touched, "failures": failures, "cap": cap, "samples": samples,
-            **flatness(samples, cap)}
+            "bytes_per_entity": bytes_per_entity(samples), **flatness(samples, cap)}

@@ -27,3 +27,12 @@ def test_memory_that_keeps_growing_after_the_caps_fill_is_not_flat():
 def test_no_verdict_when_the_caps_never_filled():
     found = flatness(samples((0, 0, 200), (500, 500, 240)), cap=1000)
     assert found["caps_filled"] is False and found["flat"] is None
+
+
+def test_bytes_per_entity_is_the_rss_growth_until_the_caps_fill_over_the_entities_added():
+    from keylight_actors.bench.sweep import bytes_per_entity
+
+    found = bytes_per_entity(samples((0, 0, 200.0), (500, 500, 200.5), (1000, 1000, 201.0),
+                                     (2000, 1000, 201.2)))
+    assert found == round(2**20 / 1000)
+    assert bytes_per_entity(samples((0, 0, 200.0))) is None
