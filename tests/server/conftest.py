@@ -224,3 +224,14 @@ def mint(http: httpx.Client):
         return answer.json()
 
     return mint_one
+
+
+@pytest.fixture
+async def plain_license_hosts(settings: Settings):
+    """Two license hosts as plain objects outside Ray, sharing the run's database."""
+    from keylight_actors.actors.license_host import LicenseHost
+
+    hosts = (LicenseHost(settings, "plain-a"), LicenseHost(settings, "plain-b"))
+    yield hosts
+    for host in hosts:
+        await host.close()

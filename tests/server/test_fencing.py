@@ -5,7 +5,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from keylight_actors.actors.license_host import LicenseHost
 from keylight_actors.domain.errors import ActivationLimitReached
 from keylight_actors.domain.license_key import hash_license_key
 
@@ -19,12 +18,9 @@ def _active_instances(database_url: str, license_id: str) -> int:
 
 
 @pytest.fixture
-async def split_brain(settings):
-    """Two plain host instances outside Ray, sharing the database: a forced split brain."""
-    hosts = (LicenseHost(settings, "rogue-a"), LicenseHost(settings, "rogue-b"))
-    yield hosts
-    for host in hosts:
-        await host.close()
+def split_brain(plain_license_hosts):
+    """Two hosts that both believe they own every license: a forced split brain."""
+    return plain_license_hosts
 
 
 async def test_the_second_writer_is_fenced_and_the_seat_limit_holds(

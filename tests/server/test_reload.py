@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from keylight_actors.actors.license_host import LicenseHost
 from keylight_actors.domain.errors import RateLimited
 from keylight_actors.domain.license_key import hash_license_key
 
 
-@pytest.fixture
-async def two_hosts(settings):
-    hosts = (LicenseHost(settings, "reload-a"), LicenseHost(settings, "reload-b"))
-    yield hosts
-    for host in hosts:
-        await host.close()
-
-
 async def test_a_reloaded_license_keeps_its_devices_and_its_churn_window(
-    two_hosts, make_catalog, tenant, mint
+    plain_license_hosts, make_catalog, tenant, mint
 ):
-    first, second = two_hosts
+    first, second = plain_license_hosts
     catalog = make_catalog(tenant, activation_limit=10, churn_limit_per_day=4)
     key_hash = hash_license_key(mint(catalog)["key"])
     scope = {"tenant_id": tenant.tenant_id}
@@ -40,13 +31,13 @@ async def test_a_reloaded_license_keeps_its_devices_and_its_churn_window(
 
 
 async def test_cold_licenses_wanted_together_load_together_and_an_unknown_one_is_not_found(
-    two_hosts, make_catalog, tenant, mint
+    plain_license_hosts, make_catalog, tenant, mint
 ):
     import asyncio
 
     from keylight_actors.domain.errors import NotFound
 
-    host, _ = two_hosts
+    host, _ = plain_license_hosts
     catalog = make_catalog(tenant)
     minted = [mint(catalog) for _ in range(12)]
     scope = {"tenant_id": tenant.tenant_id}
