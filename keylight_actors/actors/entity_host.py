@@ -34,8 +34,9 @@ E = TypeVar("E")
 R = TypeVar("R")
 
 Handler = Callable[..., Awaitable[Any]]
-LOADS_IN_FLIGHT = 2
 Persist = Callable[[AsyncConnection, Any, int], Awaitable[None]]
+
+LOADS_IN_FLIGHT = 2  # load queries under way per host; commits need connections too
 
 
 class EntityHost(Generic[E]):
@@ -130,6 +131,7 @@ class EntityHost(Generic[E]):
     # -- entities ---------------------------------------------------------------------
 
     async def load(self, conn: AsyncConnection, entity_id: str) -> E | None:
+        """One entity, or None; used by the default ``load_many``."""
         raise NotImplementedError
 
     async def load_many(self, conn: AsyncConnection, entity_ids: list[str]) -> dict[str, E]:

@@ -13,7 +13,7 @@ from ..settings import Settings
 from ..store.audit import AuditEntry, record_audit
 from ..store.encryption import SecretSealer, decode_master_key
 from ..store.events import OutboundEvent, insert_event
-from ..store.licenses import insert_license, load_license, load_licenses, save_license
+from ..store.licenses import insert_license, load_licenses, save_license
 from ..store.renewals import record_renewal
 from ..store.signing_keys import SigningKeyring
 from ..store.stripe_events import mark_processed
@@ -55,9 +55,6 @@ class LicenseHost(EntityHost[LicenseEntity]):
             "stripe_renew": self.stripe_renew,
             "stripe_expire": self.stripe_expire,
         }
-
-    async def load(self, conn: AsyncConnection, entity_id: str) -> LicenseEntity | None:
-        return await load_license(conn, entity_id)
 
     async def load_many(self, conn: AsyncConnection, entity_ids: list[str]
                         ) -> dict[str, LicenseEntity]:

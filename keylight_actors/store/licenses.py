@@ -102,10 +102,6 @@ async def load_licenses(conn: AsyncConnection, key_hashes: list[str]
     return found
 
 
-async def load_license(conn: AsyncConnection, key_hash: str) -> LicenseEntity | None:
-    return (await load_licenses(conn, [key_hash])).get(key_hash)
-
-
 async def key_hash_of(conn: AsyncConnection, tenant_id: str, license_id: str) -> str | None:
     """The routing key of a license, looked up by its id within one tenant."""
     cursor = await conn.execute(
