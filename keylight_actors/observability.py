@@ -25,3 +25,11 @@ WEBHOOK_ATTEMPTS = metrics.Counter(
     "keylight_webhook_attempts_total",
     "Outbound webhook attempts by what they led to (delivered, retrying, failed)",
     tag_keys=("outcome",))
+WEBHOOK_QUEUE_DEPTH = metrics.Gauge(
+    "keylight_webhook_queue_depth",
+    "Outbound webhook deliveries not yet delivered nor given up (state=waiting), and those "
+    "of them due now (state=due)",
+    tag_keys=("state",))
+WEBHOOK_QUEUE_AGE = metrics.Gauge(
+    "keylight_webhook_queue_oldest_seconds",
+    "How long the oldest undelivered webhook delivery has waited since its event")

@@ -26,7 +26,7 @@ from ..domain.webhook_events import event_body
 from ..domain.webhook_retry import decide_after_attempt
 from ..integrations.webhook_sender import AttemptResult, WebhookSender
 from ..integrations.webhook_signing import secret_key, signed_headers
-from ..observability import WEBHOOK_ATTEMPTS
+from ..observability import WEBHOOK_ATTEMPTS, WEBHOOK_QUEUE_AGE, WEBHOOK_QUEUE_DEPTH
 from ..settings import Settings
 from ..store.database import open_pool
 from ..store.encryption import SecretSealer, decode_master_key
@@ -35,6 +35,7 @@ from ..store.webhook_deliveries import (
     AttemptRecord,
     ClaimedDelivery,
     claim_due,
+    queue_state,
     record_attempt,
     release_claims,
     seconds_until_next_due,
@@ -47,6 +48,7 @@ DISPATCHER_PREFIX = "webhook-dispatcher"
 RECONNECT_SECONDS = 1.0
 MIN_WAIT_SECONDS = 0.05
 NO_ENDPOINT = "the tenant has no webhook endpoint any more"
+QUEUE_REPORT_SECONDS = 5.0
 
 
 def dispatcher_name(index: int) -> str:
@@ -76,8 +78,11 @@ class WebhookDispatcher:
         self.max_in_flight = 0
         self.counts = {"attempts": 0, "delivered": 0, "retrying": 0, "failed": 0, "lost": 0}
         self.released_at_start: int | None = None
+        self.queue: dict[str, float] | None = None
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._run()), loop.create_task(self._listen())]
+        if name == dispatcher_name(0):  # the queue is shared: one dispatcher reports it
+            self._tasks.append(loop.create_task(self._report_queue()))
 
     # -- for operators and tests ---------------------------------------------------------
 
@@ -95,6 +100,7 @@ class WebhookDispatcher:
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "released_at_start": self.released_at_start,
+            "queue": self.queue,
             **self.counts,
         }
 
@@ -210,6 +216,25 @@ class WebhookDispatcher:
                                  event_type=delivery.event_type, timestamp=int(time.time()),
                                  body=body)
         return await self._sender.send(delivery.url, headers, body)
+
+    # -- the queue's gauges -------------------------------------------------------------------
+
+    async def _report_queue(self) -> None:
+        while True:
+            try:
+                pool = await self._open_pool()
+                async with pool.connection() as conn:
+                    state = await queue_state(conn)
+                WEBHOOK_QUEUE_DEPTH.set(state.waiting, tags={"state": "waiting"})
+                WEBHOOK_QUEUE_DEPTH.set(state.due, tags={"state": "due"})
+                WEBHOOK_QUEUE_AGE.set(state.oldest_seconds)
+                self.queue = {"waiting": state.waiting, "due": state.due,
+                              "oldest_seconds": round(state.oldest_seconds, 1)}
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # storage down: the dispatch loop says so too
+                log.debug("%s: queue report skipped: %s", self.name, type(error).__name__)
+            await asyncio.sleep(QUEUE_REPORT_SECONDS)
 
     # -- wake-ups ----------------------------------------------------------------------------
 

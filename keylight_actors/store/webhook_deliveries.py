@@ -167,6 +167,24 @@ async def seconds_until_next_due(conn: AsyncConnection) -> float | None:
     return None if row is None or row["wait"] is None else max(0.0, row["wait"])
 
 
+@dataclass(frozen=True)
+class QueueState:
+    waiting: int           # not yet delivered nor given up: pending, retrying or being sent
+    due: int               # of those, due now and not being sent
+    oldest_seconds: float  # how long the oldest waiting delivery has waited since its event
+
+
+async def queue_state(conn: AsyncConnection) -> QueueState:
+    cursor = await conn.execute(
+        """SELECT count(*) AS waiting,
+                  count(*) FILTER (WHERE next_attempt_at <= now()) AS due,
+                  COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest
+             FROM webhook_deliveries WHERE next_attempt_at IS NOT NULL""")
+    row = await cursor.fetchone()
+    assert row is not None
+    return QueueState(row["waiting"], row["due"], max(0.0, row["oldest"]))
+
+
 DELIVERY_COLUMNS = """
     d.delivery_id::text AS delivery_id, d.event_id::text AS event_id, d.event_type, d.url,
     d.status, d.attempt_count, d.last_http_status, d.last_response_snippet, d.last_error,

@@ -53,3 +53,34 @@ def test_each_request_is_logged_once_with_its_request_id_and_no_body(http, catal
                     break
         time.sleep(0.5)
     assert '"route": "/{tenant_id}/{product_id}/config"' in found
+
+
+def test_the_webhook_queue_depth_and_age_are_exported_while_deliveries_wait(
+    http, tenant, catalog, mint, webhook_receiver
+):
+    import re
+
+    from .test_webhooks_recovery import dispatcher_call
+    from .webhook_receiver import set_webhook
+
+    url = webhook_receiver.route(statuses=[500])  # refuses every attempt: deliveries wait
+    assert set_webhook(http, tenant, url).status_code == 201
+
+    def gauge(text: str, name: str, state: str | None = None) -> float:
+        labels = rf'\{{[^}}]*state="{state}"[^}}]*\}}' if state else r"(?:\{[^}]*\})?"
+        found = re.search(rf"^ray_{name}{labels} ([0-9.e+]+)$", text, re.MULTILINE)
+        return float(found[1]) if found else 0.0
+
+    text = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        mint(catalog)  # one more delivery, so that some always wait while we look
+        text = scrape_until(lambda body: True, timeout=1)
+        if (gauge(text, "keylight_webhook_queue_depth", "waiting") >= 1
+                and gauge(text, "keylight_webhook_queue_oldest_seconds") >= 1):
+            break
+        time.sleep(1)
+    assert gauge(text, "keylight_webhook_queue_depth", "waiting") >= 1
+    assert gauge(text, "keylight_webhook_queue_oldest_seconds") >= 1
+    queue = dispatcher_call("stats")["queue"]
+    assert queue["waiting"] >= 1 and queue["oldest_seconds"] >= 1
