@@ -33,5 +33,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(webhooks.router)
     app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)
     app.add_middleware(RequestGuard)
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, access_log=services.access_log if services else None)
     return app

@@ -1,4 +1,4 @@
-"""One structured log line and metrics per request, carrying the request id.
+"""One structured access-log line and metrics per request, carrying the request id.
 
 Request bodies, query strings and credentials are never logged: paths identify tenants and
 products only, and the route template names what was called.
@@ -6,24 +6,23 @@ products only, and the route template names what was called.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import re
 import time
 
 from ..observability import REQUEST_LATENCY, REQUESTS
+from .access_log import AccessLog
 from .request_guard import ASGIApp, Message, Receive, Scope, Send
-
-log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = b"x-keylight-request-id"
 REQUEST_ID_PATTERN = re.compile(rb"^[0-9a-fA-F]{8}$")
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: AccessLog | None = None) -> None:
+        """``access_log`` None: no access-log lines (metrics and request ids still)."""
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,10 +51,10 @@ class RequestLog:
             tags = {"route": template, "method": scope["method"], "code": str(status)}
             REQUESTS.inc(tags=tags)
             REQUEST_LATENCY.observe(seconds, tags={"route": template})
-            if log.isEnabledFor(logging.INFO):  # the JSON costs as much as the record
-                log.info(json.dumps({
-                    "event": "request", "request_id": request_id.decode(),
-                    "method": scope["method"], "route": template, "status": status,
-                    "ms": round(seconds * 1000, 2),
+            if self.access_log is not None:
+                self.access_log.record({
+                    "ts": round(time.time(), 3), "event": "request",
+                    "request_id": request_id.decode(), "method": scope["method"],
+                    "route": template, "status": status, "ms": round(seconds * 1000, 2),
                     "tenant_id": (scope.get("path_params") or {}).get("tenant_id"),
-                }))
+                })

@@ -21,6 +21,7 @@ from ..store.migrate import apply_migrations
 from ..store.operator import ensure_operator_token, operator_token_hash
 from ..store.signing_keys import SigningKeyring
 from ..store.tenants import manual_stripe_secrets
+from .access_log import AccessLog
 from .sdk_quota_leases import SdkQuotaLeases
 from .tenant_directory import TenantDirectory
 
@@ -42,6 +43,7 @@ class Services:
     stripe: StripeGateway
     guess_guard: GuessGuard
     sdk_quota: SdkQuotaLeases
+    access_log: AccessLog | None = None  # None: no per-request lines (log level above INFO)
     _operator_hash: str | None = None
     _operator_checked_at: float = 0.0
 
@@ -80,6 +82,7 @@ class Services:
                 failures_per_address=settings.lookup_failures_per_address,
                 lockout_seconds=settings.lookup_lockout_seconds)),
             SdkQuotaLeases(hosts.tenants),
+            AccessLog.in_ray_logs_dir() if settings.log_level in ("DEBUG", "INFO") else None,
         )
 
     async def operator_hash(self) -> str | None:

@@ -84,3 +84,38 @@ def test_the_webhook_queue_depth_and_age_are_exported_while_deliveries_wait(
     assert gauge(text, "keylight_webhook_queue_oldest_seconds") >= 1
     queue = dispatcher_call("stats")["queue"]
     assert queue["waiting"] >= 1 and queue["oldest_seconds"] >= 1
+
+
+async def test_access_log_lines_reach_their_file_in_order_within_the_flush_time(tmp_path):
+    import asyncio
+    import json
+
+    from keylight_actors.api.access_log import AccessLog
+
+    path = tmp_path / "access.log"
+    access = AccessLog(path, flush_seconds=0.05)
+    for n in range(3):
+        access.record({"event": "request", "n": n})
+    assert not path.exists() or path.read_text() == ""  # batched, not yet written
+    await asyncio.sleep(0.2)
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [0, 1, 2]
+
+
+async def test_access_log_writes_at_once_when_enough_lines_wait(tmp_path):
+    from keylight_actors.api.access_log import AccessLog
+
+    path = tmp_path / "access.log"
+    access = AccessLog(path, flush_seconds=60, max_pending=4)
+    for n in range(4):
+        access.record({"n": n})
+    assert len(path.read_text().splitlines()) == 4
+
+
+def test_access_log_without_a_file_goes_through_logging(caplog):
+    import logging
+
+    from keylight_actors.api.access_log import AccessLog
+
+    with caplog.at_level(logging.INFO, logger="keylight_actors.api.access_log"):
+        AccessLog(None).record({"event": "request", "request_id": "feedbeef"})
+    assert '"request_id": "feedbeef"' in caplog.text

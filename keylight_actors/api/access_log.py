@@ -1,0 +1,69 @@
+"""The ingress's access log: one JSON line per request, written to its file in batches.
+
+Through ``logging`` every request costs a record, a format, a lock and a write with a
+flush: about 17 µs of CPU per line on these cores, against about 5 µs here, where a
+request costs one ``json.dumps`` and a list append. The lines reach the file at most
+``flush_seconds`` later, or as soon as ``max_pending`` of them wait. Lines not yet
+written when the process is killed are lost: this is the access log, not a record of
+anything acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..log_files import ray_logs_dir
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.5
+MAX_PENDING = 512
+
+
+class AccessLog:
+    def __init__(self, path: Path | None, *, flush_seconds: float = FLUSH_SECONDS,
+                 max_pending: int = MAX_PENDING) -> None:
+        self.path = path
+        self._file: TextIO | None = None
+        self._pending: list[str] = []
+        self._flush_seconds = flush_seconds
+        self._max_pending = max_pending
+        self._flush_scheduled = False
+
+    @classmethod
+    def in_ray_logs_dir(cls) -> AccessLog:
+        """``keylight-access-<pid>.log`` beside Ray's own logs; through ``logging`` when
+        this process has no Ray log directory."""
+        logs_dir = ray_logs_dir()
+        return cls(logs_dir / f"keylight-access-{os.getpid()}.log" if logs_dir else None)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry)
+        if self.path is None:
+            log.info(line)
+            return
+        self._pending.append(line)
+        if len(self._pending) >= self._max_pending:
+            self.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(self._flush_seconds, self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._pending or self.path is None:
+            return
+        lines, self._pending = self._pending, []
+        try:
+            if self._file is None:
+                self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 — kept open
+            self._file.write("\n".join(lines) + "\n")
+            self._file.flush()
+        except OSError as error:
+            log.warning("access log: %d lines not written to %s: %s", len(lines), self.path,
+                        error)
