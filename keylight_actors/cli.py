@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
     def announce(message: str) -> None:
         print(message, file=sys.stderr)
 
+    # A terminated bench unwinds like an interrupted one: its Ray instance, its embedded
+    # PostgreSQL and its scratch directory go with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         report = run_bench(config, url=args.url, noop_url=args.noop_url,
                            database_url=database_url, operator_token=token,
