@@ -119,3 +119,17 @@ def test_access_log_without_a_file_goes_through_logging(caplog):
     with caplog.at_level(logging.INFO, logger="keylight_actors.api.access_log"):
         AccessLog(None).record({"event": "request", "request_id": "feedbeef"})
     assert '"request_id": "feedbeef"' in caplog.text
+
+
+def test_the_access_log_rotates_by_size_and_keeps_a_bounded_number_of_older_files(tmp_path):
+    from keylight_actors.api.access_log import AccessLog
+
+    path = tmp_path / "access.log"
+    access = AccessLog(path, flush_seconds=60, max_pending=1, max_bytes=200, backup_count=2)
+    for n in range(40):
+        access.record({"event": "request", "n": n, "pad": "x" * 40})
+    files = sorted(item.name for item in tmp_path.iterdir())
+    assert files == ["access.log", "access.log.1", "access.log.2"]
+    assert all((tmp_path / name).stat().st_size < 200 + 100 for name in files)
+    assert '"n": 39' in (tmp_path / "access.log").read_text().splitlines()[-1]
+    assert '"n": 0,' not in "".join((tmp_path / name).read_text() for name in files)
