@@ -53,17 +53,8 @@ class GroupCommit:
     async def _commit_group(self, writes: list[Write]) -> list[BaseException | None]:
         if len(writes) == 1:
             return [await self._commit_alone(writes[0])]
-        pool = await self._pool()
         try:
-            async with (pool.connection() as conn, conn.pipeline() as pipeline,
-                        conn.transaction()):
-                try:
-                    for write in writes:
-                        await write(conn)
-                    # Every statement's outcome is known before COMMIT is sent.
-                    await pipeline.sync()
-                except Exception as error:
-                    raise _WriteFailed from error
+            await self._transaction(writes)
         except _WriteFailed as failed:
             self.split_groups += 1
             log.info("a group of %d writes had a failing write (%s); committing them apart",
@@ -74,12 +65,24 @@ class GroupCommit:
         return [None] * len(writes)
 
     async def _commit_alone(self, write: Write) -> BaseException | None:
-        pool = await self._pool()
         try:
-            async with (pool.connection() as conn, conn.pipeline() as pipeline,
-                        conn.transaction()):
-                await write(conn)
-                await pipeline.sync()
+            await self._transaction([write])
+        except _WriteFailed as failed:
+            return failed.__cause__
         except Exception as error:
             return error
         return None
+
+    async def _transaction(self, writes: list[Write]) -> None:
+        """Run ``writes`` in one transaction and commit it. A write's failure is raised as
+        ``_WriteFailed`` (nothing was committed); a failure of COMMIT itself as it is."""
+        pool = await self._pool()
+        async with (pool.connection() as conn, conn.pipeline() as pipeline,
+                    conn.transaction()):
+            try:
+                for write in writes:
+                    await write(conn)
+                # Every statement's outcome is known before COMMIT is sent.
+                await pipeline.sync()
+            except Exception as error:
+                raise _WriteFailed from error

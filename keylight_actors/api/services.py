@@ -82,7 +82,8 @@ class Services:
                 failures_per_address=settings.lookup_failures_per_address,
                 lockout_seconds=settings.lookup_lockout_seconds)),
             SdkQuotaLeases(hosts.tenants),
-            AccessLog.in_ray_logs_dir() if settings.log_level in ("DEBUG", "INFO") else None,
+            AccessLog.in_ray_logs_dir()
+            if logging.getLevelName(settings.log_level) <= logging.INFO else None,
         )
 
     async def operator_hash(self) -> str | None:

@@ -184,7 +184,7 @@ def _serve(settings: Settings, token: str, announce: Any) -> Iterator[LocalServe
 
 
 def license_host_memory() -> dict[str, Any]:
-    """Resident entities and RSS of every license host of the local instance."""
+    """Resident entities, their cap and RSS of every license host of the local instance."""
     import psutil
     import ray
 
@@ -199,9 +199,11 @@ def license_host_memory() -> dict[str, Any]:
             break
         stats = ray.get(handle.stats.remote())
         hosts.append({"name": stats["name"], "resident": stats["resident"],
+                      "max_entities": stats["max_entities"],
                       "rss": psutil.Process(stats["pid"]).memory_info().rss})
         index += 1
     return {"hosts": hosts, "resident": sum(host["resident"] for host in hosts),
+            "cap": sum(host["max_entities"] for host in hosts),
             "rss": sum(host["rss"] for host in hosts)}
 
 

@@ -16,24 +16,13 @@ from typing import Any
 
 from ..domain.license_key import hash_license_key
 from ..settings import Settings
+from .local_server import license_host_memory
 from .progress import Progress
+from .report import FLAT_GROWTH_LIMIT
 from .seed import Seed
 
 SWEEP_CONCURRENCY = 256
 SAMPLES = 20
-# Memory counts as flat when it grows by at most this share after the caps filled.
-FLAT_GROWTH_LIMIT = 0.05
-
-
-async def _host_memory(pool: Any) -> dict[str, Any]:
-    import psutil
-
-    stats = [await handle.stats.remote() for handle in pool.handles]
-    return {
-        "resident": sum(found["resident"] for found in stats),
-        "cap": sum(found["max_entities"] for found in stats),
-        "rss": sum(psutil.Process(found["pid"]).memory_info().rss for found in stats),
-    }
 
 
 def bytes_per_entity(samples: list[dict[str, Any]]) -> int | None:
@@ -76,7 +65,7 @@ async def sweep(settings: Settings, seeded: Seed, *, progress: bool = True) -> d
 
     async def sample() -> None:
         nonlocal cap
-        found = await _host_memory(pool)
+        found = await asyncio.to_thread(license_host_memory)
         cap = found["cap"]
         samples.append({"touched": touched, "resident": found["resident"],
                         "rss_mib": round(found["rss"] / 2**20, 1)})
