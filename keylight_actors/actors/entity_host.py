@@ -25,7 +25,7 @@ from ..store.conflicts import conflict_from
 from ..store.database import StaleVersion, open_pool
 from .coalescer import Coalescer
 from .entity_cache import EntityCache
-from .group_commit import GroupCommit
+from .group_commit import BatchedWrite, GroupCommit, GroupWrite
 from .messages import decode, encode_error, encode_result
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ R = TypeVar("R")
 
 Handler = Callable[..., Awaitable[Any]]
 Persist = Callable[[AsyncConnection, Any, int], Awaitable[None]]
+# The write of a changed entity as a batched write (see ``group_commit``), from the draft
+# and the version it was read at.
+PersistBatched = Callable[[Any, int], BatchedWrite]
 
 LOADS_IN_FLIGHT = 2  # load queries under way per host; commits need connections too
 
@@ -56,6 +59,7 @@ class EntityHost(Generic[E]):
         # Cold entities wanted at the same moment are loaded by one query.
         self.loader: Coalescer[str, E | None] = Coalescer(
             self._load_batch, max_batch=settings.host_batch_max, max_in_flight=LOADS_IN_FLIGHT)
+        self._handlers: dict[str, Handler] | None = None
         self.fenced_writes = 0
         self.batches_received = 0
         self.calls_received = 0
@@ -93,7 +97,9 @@ class EntityHost(Generic[E]):
 
     async def handle(self, payload: bytes) -> bytes:
         command = decode(payload)
-        handler = self.handlers().get(command["op"])
+        if self._handlers is None:
+            self._handlers = self.handlers()
+        handler = self._handlers.get(command["op"])
         if handler is None:
             return encode_error(NotFound(f"unknown operation {command['op']!r}", "UNKNOWN_OP"))
         try:
@@ -178,18 +184,22 @@ class EntityHost(Generic[E]):
         self,
         entity_id: str,
         change: Callable[[E], tuple[R, bool]],
-        persist: Persist,
+        persist: Persist | None = None,
         *,
+        persist_batched: PersistBatched | None = None,
         reads_only: Callable[[E], bool] | None = None,
     ) -> R:
         """Apply ``change`` to a copy, commit it, and only then keep it.
 
-        ``change`` answers its result and whether anything changed. ``persist`` writes
+        ``change`` answers its result and whether anything changed. ``persist`` (or
+        ``persist_batched``, as one row of a statement shared with other entities) writes
         the copy fenced on the old version, in a transaction it may share with other
         entities' writes (``group_commit``); if another owner moved the row on, the
         entity is reloaded and the change tried once more. When ``reads_only`` says the
         change cannot alter this entity, it runs on the resident entity, uncopied.
         """
+        if (persist is None) == (persist_batched is None):
+            raise TypeError("mutate takes one of persist and persist_batched")
         async with self.cache.gate(entity_id):
             for attempt in (1, 2):
                 current = await self.entity(entity_id)
@@ -205,9 +215,11 @@ class EntityHost(Generic[E]):
                 started = time.perf_counter()
                 old_version = current.version  # type: ignore[attr-defined]
 
-                async def write(conn: AsyncConnection) -> None:
-                    await persist(conn, draft, old_version)  # noqa: B023 — awaited in this turn
-
+                write: GroupWrite
+                if persist_batched is not None:
+                    write = persist_batched(draft, old_version)
+                else:
+                    write = _bound_write(persist, draft, old_version)  # type: ignore[arg-type]
                 try:
                     await self.commits.commit(write)
                 except StaleVersion:
@@ -227,6 +239,13 @@ class EntityHost(Generic[E]):
                 self.cache.put(entity_id, draft)
                 return result
         raise AssertionError("unreachable")
+
+
+def _bound_write(persist: Persist, draft: Any, old_version: int) -> GroupWrite:
+    async def write(conn: AsyncConnection) -> None:
+        await persist(conn, draft, old_version)
+
+    return write
 
 
 def now_seconds() -> int:

@@ -6,7 +6,9 @@ transaction's round trips and the commit's WAL flush. Every caller still hears o
 its own write is durable.
 
 Writes run in psycopg's pipeline mode: a statement whose result nobody reads yet does not
-wait for its round trip, so a write's event insert travels with the next write's update.
+wait for its round trip. A write may also be a ``BatchedWrite``: the group's writes of one
+kind then run as one statement (each license save of a group, with its events, is one row
+of one UPDATE), which answers per item whether that item was written.
 
 When one write of a group fails, the group is rolled back and each write is committed on
 its own, so the failure reaches only the caller it belongs to. When the commit itself
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -28,6 +32,20 @@ log = logging.getLogger(__name__)
 
 Write = Callable[[AsyncConnection], Awaitable[None]]
 PoolSource = Callable[[], Awaitable[AsyncConnectionPool]]
+# Writes every item given in one statement; answers, per item, None when it was written
+# or the exception its caller hears when nothing of it was (a fenced-out version, say).
+WriteBatch = Callable[[AsyncConnection, list[Any]], Awaitable[list[BaseException | None]]]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchedWrite:
+    """A write that shares one statement with the group's other items of ``run_batch``."""
+
+    run_batch: WriteBatch
+    item: Any
+
+
+GroupWrite = Write | BatchedWrite
 
 
 class _WriteFailed(Exception):
@@ -37,24 +55,25 @@ class _WriteFailed(Exception):
 class GroupCommit:
     def __init__(self, pool: PoolSource, *, max_group: int, max_in_flight: int) -> None:
         self._pool = pool
-        self._coalescer: Coalescer[Write, None] = Coalescer(
+        self._coalescer: Coalescer[GroupWrite, None] = Coalescer(
             self._commit_group, max_batch=max_group, max_in_flight=max_in_flight
         )
         self.split_groups = 0
 
-    async def commit(self, write: Write) -> None:
-        """Run ``write`` in a transaction and commit it, possibly alongside others."""
+    async def commit(self, write: GroupWrite) -> None:
+        """Run ``write`` in a transaction and commit it, possibly alongside others; raises
+        what a batched write's statement answered for it."""
         await self._coalescer.submit(write)
 
     @property
     def mean_group(self) -> float:
         return self._coalescer.mean_batch
 
-    async def _commit_group(self, writes: list[Write]) -> list[BaseException | None]:
+    async def _commit_group(self, writes: list[GroupWrite]) -> list[BaseException | None]:
         if len(writes) == 1:
             return [await self._commit_alone(writes[0])]
         try:
-            await self._transaction(writes)
+            return await self._transaction(writes)
         except _WriteFailed as failed:
             self.split_groups += 1
             log.info("a group of %d writes had a failing write (%s); committing them apart",
@@ -62,27 +81,39 @@ class GroupCommit:
             return [await self._commit_alone(write) for write in writes]
         except Exception as error:
             return [error] * len(writes)
-        return [None] * len(writes)
 
-    async def _commit_alone(self, write: Write) -> BaseException | None:
+    async def _commit_alone(self, write: GroupWrite) -> BaseException | None:
         try:
-            await self._transaction([write])
+            [outcome] = await self._transaction([write])
         except _WriteFailed as failed:
             return failed.__cause__
         except Exception as error:
             return error
-        return None
+        return outcome
 
-    async def _transaction(self, writes: list[Write]) -> None:
-        """Run ``writes`` in one transaction and commit it. A write's failure is raised as
-        ``_WriteFailed`` (nothing was committed); a failure of COMMIT itself as it is."""
+    async def _transaction(self, writes: list[GroupWrite]) -> list[BaseException | None]:
+        """Run ``writes`` in one transaction and commit it; answers each write's own
+        outcome. A write's failure is raised as ``_WriteFailed`` (nothing was committed);
+        a failure of COMMIT itself as it is."""
+        outcomes: list[BaseException | None] = [None] * len(writes)
+        batches: dict[WriteBatch, list[int]] = {}
+        for index, write in enumerate(writes):
+            if isinstance(write, BatchedWrite):
+                batches.setdefault(write.run_batch, []).append(index)
         pool = await self._pool()
         async with (pool.connection() as conn, conn.pipeline() as pipeline,
                     conn.transaction()):
             try:
+                for run_batch, indexes in batches.items():
+                    answers = await run_batch(
+                        conn, [writes[index].item for index in indexes])  # type: ignore[union-attr]
+                    for index, answer in zip(indexes, answers, strict=True):
+                        outcomes[index] = answer
                 for write in writes:
-                    await write(conn)
+                    if not isinstance(write, BatchedWrite):
+                        await write(conn)
                 # Every statement's outcome is known before COMMIT is sent.
                 await pipeline.sync()
             except Exception as error:
                 raise _WriteFailed from error
+        return outcomes

@@ -18,6 +18,7 @@ from ..store.renewals import record_renewal
 from ..store.signing_keys import SigningKeyring
 from ..store.stripe_events import mark_processed
 from .entity_host import EntityHost, Handler, now_seconds
+from .group_commit import BatchedWrite
 from .license_view import instance_view, iso_time, license_view
 from .sdk_operations import (
     LICENSE_NOT_FOUND,
@@ -27,8 +28,8 @@ from .sdk_operations import (
     expiry_event,
     instance_event,
     new_instance_id,
-    persist_with_events,
     require_license_for,
+    save_with_events,
 )
 
 
@@ -270,10 +271,11 @@ class LicenseHost(EntityHost[LicenseEntity]):
             outcomes.append(outcome)
             return outcome, changed
 
-        async def persist(conn: AsyncConnection, draft: LicenseEntity, old_version: int) -> None:
-            await persist_with_events(conn, draft, old_version, outcomes[-1], now)
+        def persist(draft: LicenseEntity, old_version: int) -> BatchedWrite:
+            return save_with_events(draft, old_version, outcomes[-1], now)
 
-        return await self.mutate(key_hash, recording, persist, reads_only=reads_only)
+        return await self.mutate(key_hash, recording, persist_batched=persist,
+                                 reads_only=reads_only)
 
     # -- Stripe's effects on a license -----------------------------------------------
 

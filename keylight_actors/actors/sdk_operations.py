@@ -10,14 +10,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import AsyncConnection
-
 from ..domain.errors import NotFound
 from ..domain.lease import LEASE_LIFETIME_SECONDS, lease_expiry, sign_lease
 from ..domain.license import Instance, LicenseEntity
-from ..store.events import OutboundEvent, insert_event
-from ..store.licenses import save_license
+from ..store.events import OutboundEvent
+from ..store.licenses import LicenseSave, save_licenses
 from ..store.signing_keys import SigningKeyring
+from .group_commit import BatchedWrite
 from .license_view import iso_time
 
 LICENSE_NOT_FOUND = "License key not found"
@@ -62,12 +61,10 @@ def instance_event(kind: str, draft: LicenseEntity, instance: Instance) -> Outbo
     })
 
 
-async def persist_with_events(
-    conn: AsyncConnection, draft: LicenseEntity, old_version: int, outcome: Outcome, now: int
-) -> None:
-    await save_license(conn, draft, old_version)
-    for event in outcome.events:
-        await insert_event(conn, event, now)
+def save_with_events(draft: LicenseEntity, old_version: int, outcome: Outcome, now: int
+                     ) -> BatchedWrite:
+    """The license and its outcome's events, as one row of its group's save statement."""
+    return BatchedWrite(save_licenses, LicenseSave(draft, old_version, outcome.events, now))
 
 
 class LeaseSigner:

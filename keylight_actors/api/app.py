@@ -9,6 +9,7 @@ from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .idempotency import IdempotencyReplay
 from .request_guard import RequestGuard
 from .request_log import RequestLog
+from .sdk_fast_path import SdkFastPath
 from .services import Services
 
 
@@ -18,6 +19,9 @@ def create_app(services: Services) -> FastAPI:
         version="0.1.0",
         description="Multi-tenant software licensing, wire-compatible with the Keylight SDKs.",
         responses=DOCUMENTED_ERRORS,
+        # No OpenTelemetry here: FastAPI would otherwise look for providers (reading the
+        # environment) on every request. Older FastAPI keeps the argument as an extra.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     install_error_handlers(app)
@@ -31,6 +35,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(credentials.router)
     app.include_router(stripe_webhooks.router)
     app.include_router(webhooks.router)
+    app.add_middleware(SdkFastPath, services_of_app=lambda: app.state.services,
+                       routes=sdk.fast_routes)
     app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestLog, access_log=services.access_log if services else None)

@@ -35,6 +35,9 @@ def build_app(settings: Settings, *, ray_actor_options: dict | None = None) -> A
         name=DEPLOYMENT_NAME,
         num_replicas=settings.ingress_replicas,
         max_ongoing_requests=MAX_ONGOING_REQUESTS,
+        # Keylight writes its own access log (request id, route template, tenant); Serve's
+        # would be a second line per request in the replica's log.
+        logging_config={"enable_access_log": False},
         ray_actor_options={"num_cpus": 0, **(ray_actor_options or {})},
     )
     return deployment.bind(settings)

@@ -62,6 +62,22 @@ def error_response(status: int, message: str, code: str, headers: dict[str, str]
     return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
 
 
+def domain_error_response(error: errors.DomainError) -> JSONResponse:
+    headers = None
+    if isinstance(error, errors.RateLimited):
+        headers = {"Retry-After": str(error.retry_after)}
+    elif isinstance(error, errors.Unavailable):
+        headers = {"Retry-After": "1"}
+    return error_response(STATUS_BY_ERROR.get(type(error), 500), error.message, error.code,
+                          headers)
+
+
+def unexpected_error_response(method: str, path: str) -> JSONResponse:
+    """The 500 for an error nothing expected; call it while handling that error."""
+    log.exception("unhandled error on %s %s", method, path)
+    return error_response(500, "internal error", "INTERNAL")
+
+
 def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
     problems = error.errors()
     if any(problem.get("type") == "json_invalid" for problem in problems):
@@ -75,13 +91,7 @@ def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(_: Request, error: errors.DomainError) -> JSONResponse:
-        headers = None
-        if isinstance(error, errors.RateLimited):
-            headers = {"Retry-After": str(error.retry_after)}
-        elif isinstance(error, errors.Unavailable):
-            headers = {"Retry-After": "1"}
-        return error_response(STATUS_BY_ERROR.get(type(error), 500), error.message, error.code,
-                              headers)
+        return domain_error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -99,5 +109,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal error", "INTERNAL")
+        return unexpected_error_response(request.method, request.url.path)

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from ..store.idempotency import claim, complete, release
-from .request_guard import ASGIApp, Message, Receive, Scope, Send, replay_body
+from .request_guard import ASGIApp, Message, Receive, Scope, Send, read_body, replay_body
 
 HEADER = b"idempotency-key"
 KEY_MAX_LENGTH = 255
@@ -44,7 +44,7 @@ class IdempotencyReplay:
             await _send(send, *_error(400, "Idempotency-Key must be 1 to 255 characters",
                                       "INVALID_IDEMPOTENCY_KEY"))
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         request_hash = hashlib.sha256(b"\0".join([
             scope["path"].encode(), headers.get(b"authorization", b""),
             headers.get(b"x-keylight-sdk-key", b""), body])).hexdigest()
@@ -82,18 +82,6 @@ class IdempotencyReplay:
                    if k.lower() != "content-length"]
         return stored.status_code, [*headers, (b"idempotent-replayed", b"true")], (
             saved["body"].encode())
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive

@@ -78,6 +78,18 @@ async def _error(send: Send, status: int, message: str, code: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
 def replay_body(bodies: list[bytes], pending: Message | None, then: Receive | None = None
             ) -> Receive:
     """A receive() that hands the app the body already read, then carries on as usual."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from ..domain.credentials import sdk_key_accepted
 from ..domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
@@ -19,7 +21,9 @@ from ..store.audit import AuditEntry, record_audit
 from ..store.keyless import record_keyless_instance
 from ..store.licenses import key_hash_of_instance
 from .admin import services_of
+from .sdk_fast_path import FastRoute
 from .sdk_schemas import ActivateRequest, DeactivateRequest, KeylessRequest, ValidateRequest
+from .services import Services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sdk"])
@@ -27,12 +31,26 @@ router = APIRouter(tags=["sdk"])
 SDK_KEY_HEADER = "x-keylight-sdk-key"
 
 
-async def sdk_tenant(request: Request, tenant_id: str, product_id: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SdkCaller:
+    """What the SDK routes need of a request: the services, the SDK key, the address."""
+
+    services: Services
+    sdk_key: str | None
+    address: str
+
+    @classmethod
+    def of(cls, request: Request) -> SdkCaller:
+        return cls(services_of(request), request.headers.get(SDK_KEY_HEADER),
+                   request.client.host if request.client else "unknown")
+
+
+async def sdk_tenant(caller: SdkCaller, tenant_id: str, product_id: str) -> dict[str, Any]:
     """The tenant snapshot, once the SDK key and the product are checked."""
-    services = services_of(request)
+    services = caller.services
     snapshot = await services.tenants.snapshot(tenant_id)
     if not sdk_key_accepted(
-        request.headers.get(SDK_KEY_HEADER),
+        caller.sdk_key,
         snapshot["sdk_key_hash"],
         snapshot["sdk_key_previous_hash"],
         snapshot["sdk_key_previous_until"],
@@ -51,15 +69,10 @@ def _product_active(snapshot: dict[str, Any], product_id: str) -> bool:
     return snapshot["products"][product_id]["status"] == "active"
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def guarded_lookup(request: Request, tenant_id: str, op: str, key_hash: str,
+async def guarded_lookup(caller: SdkCaller, tenant_id: str, op: str, key_hash: str,
                          **args: Any) -> Any:
     """A license lookup that counts failures per client address and locks guessers out."""
-    services = services_of(request)
-    address = client_address(request)
+    services, address = caller.services, caller.address
     wait = services.guess_guard.retry_after(address)
     if wait:
         raise RateLimited("too many failed license lookups from this address",
@@ -78,16 +91,15 @@ async def guarded_lookup(request: Request, tenant_id: str, op: str, key_hash: st
         raise
 
 
-@router.post("/{tenant_id}/{product_id}/activate")
-async def activate(tenant_id: str, product_id: str, body: ActivateRequest, request: Request
-                   ) -> JSONResponse:
-    snapshot = await sdk_tenant(request, tenant_id, product_id)
+async def activation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
+                            body: ActivateRequest) -> JSONResponse:
+    snapshot = await sdk_tenant(caller, tenant_id, product_id)
     if not allows_new_licenses(Lifecycle(snapshot["lifecycle"])):
         raise Forbidden("this vendor cannot activate new devices now", code="TENANT_NOT_ACTIVE")
     if not _product_active(snapshot, product_id):
         raise Forbidden("this product is not available", code="PRODUCT_NOT_ACTIVE")
     answer = await guarded_lookup(
-        request,
+        caller,
         tenant_id,
         "sdk_activate",
         hash_license_key(body.license_key),
@@ -100,14 +112,13 @@ async def activate(tenant_id: str, product_id: str, body: ActivateRequest, reque
     return JSONResponse({"activated": True, **answer, "error": None})
 
 
-@router.post("/{tenant_id}/{product_id}/validate")
-async def validate(tenant_id: str, product_id: str, body: ValidateRequest, request: Request
-                   ) -> JSONResponse:
-    snapshot = await sdk_tenant(request, tenant_id, product_id)
+async def validation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
+                            body: ValidateRequest) -> JSONResponse:
+    snapshot = await sdk_tenant(caller, tenant_id, product_id)
     if not allows_validation(Lifecycle(snapshot["lifecycle"])):
         raise Forbidden("this vendor cannot validate licenses now", code="TENANT_NOT_ACTIVE")
     answer = await guarded_lookup(
-        request,
+        caller,
         tenant_id,
         "sdk_validate",
         hash_license_key(body.license_key),
@@ -124,10 +135,33 @@ async def validate(tenant_id: str, product_id: str, body: ValidateRequest, reque
     )
 
 
+@router.post("/{tenant_id}/{product_id}/activate")
+async def activate(tenant_id: str, product_id: str, body: ActivateRequest, request: Request
+                   ) -> JSONResponse:
+    return await activation_answer(SdkCaller.of(request), tenant_id, product_id, body)
+
+
+@router.post("/{tenant_id}/{product_id}/validate")
+async def validate(tenant_id: str, product_id: str, body: ValidateRequest, request: Request
+                   ) -> JSONResponse:
+    return await validation_answer(SdkCaller.of(request), tenant_id, product_id, body)
+
+
+def fast_routes() -> dict[str, FastRoute]:
+    """The SDK routes the fast path serves (see ``sdk_fast_path``), by their last segment."""
+    by_path = {route.path: route for route in router.routes if isinstance(route, APIRoute)}
+    return {
+        "activate": FastRoute(by_path["/{tenant_id}/{product_id}/activate"], ActivateRequest,
+                              activation_answer),
+        "validate": FastRoute(by_path["/{tenant_id}/{product_id}/validate"], ValidateRequest,
+                              validation_answer),
+    }
+
+
 @router.post("/{tenant_id}/{product_id}/deactivate")
 async def deactivate(tenant_id: str, product_id: str, body: DeactivateRequest, request: Request
                      ) -> dict[str, Any]:
-    await sdk_tenant(request, tenant_id, product_id)
+    await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
     services = services_of(request)
     key_hash: str | None
     if body.license_key is not None:
@@ -166,7 +200,7 @@ async def _signed_config(request: Request, snapshot: dict[str, Any], product_id:
 @router.post("/{tenant_id}/{product_id}/keyless")
 async def keyless(tenant_id: str, product_id: str, body: KeylessRequest, request: Request
                   ) -> dict[str, Any]:
-    snapshot = await sdk_tenant(request, tenant_id, product_id)
+    snapshot = await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
     services = services_of(request)
     if services.keyless_throttle.due((tenant_id, product_id, body.instance_id)):
         async with services.pool.connection() as conn, conn.transaction():
@@ -178,5 +212,5 @@ async def keyless(tenant_id: str, product_id: str, body: KeylessRequest, request
 
 @router.get("/{tenant_id}/{product_id}/config")
 async def config(tenant_id: str, product_id: str, request: Request) -> dict[str, Any]:
-    snapshot = await sdk_tenant(request, tenant_id, product_id)
+    snapshot = await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
     return await _signed_config(request, snapshot, product_id)

@@ -17,6 +17,31 @@ from .webhook_deliveries import NOTIFY_CHANNEL
 
 EVENT_ENVELOPE_VERSION = "2026-05-01"
 
+# The outbox rows for a set of events, as common table expressions that follow a WITH
+# clause naming ``{source}``: a relation of (event_id, tenant_id, event_type, payload,
+# created). The statement's final SELECT must read ``notified`` (one NOTIFY at most,
+# and only when a delivery was queued).
+EVENT_OUTBOX_CTES = """
+           event AS (
+               INSERT INTO events (event_id, tenant_id, event_type, payload, created_at)
+               SELECT e.event_id, e.tenant_id, e.event_type, e.payload, to_timestamp(e.created)
+                 FROM {source} AS e
+            RETURNING event_id, tenant_id, event_type),
+           delivery AS (
+               INSERT INTO webhook_deliveries
+                      (delivery_id, event_id, tenant_id, event_type, url, next_attempt_at)
+               SELECT gen_random_uuid(), event.event_id, event.tenant_id, event.event_type,
+                      w.url, now()
+                 FROM event
+                 JOIN webhook_endpoints AS w
+                   ON w.tenant_id = event.tenant_id AND event.event_type = ANY (w.enabled_events)
+            RETURNING 1),
+           notified AS (
+               SELECT pg_notify(%(notify_channel)s, '')
+                 FROM (SELECT 1 FROM delivery LIMIT 1) AS wanted)
+"""
+EVENT_ROW_TYPE = "event_id uuid, tenant_id text, event_type text, payload jsonb, created bigint"
+
 
 @dataclass(frozen=True)
 class OutboundEvent:
@@ -24,30 +49,32 @@ class OutboundEvent:
     event_type: str
     fields: dict[str, Any]
 
+    def row(self, now: int) -> dict[str, Any]:
+        """The outbox row, with a new event id, as the outbox statements read it."""
+        event_id = str(uuid.uuid4())
+        return {
+            "event_id": event_id,
+            "tenant_id": self.tenant_id,
+            "event_type": self.event_type,
+            "created": now,
+            "payload": {
+                "id": event_id,
+                "created": now,
+                "version": EVENT_ENVELOPE_VERSION,
+                "event": self.event_type,
+                "tenant_id": self.tenant_id,
+                **self.fields,
+            },
+        }
+
 
 async def insert_event(conn: AsyncConnection, event: OutboundEvent, now: int) -> str:
-    event_id = str(uuid.uuid4())
-    payload = {
-        "id": event_id,
-        "created": now,
-        "version": EVENT_ENVELOPE_VERSION,
-        "event": event.event_type,
-        "tenant_id": event.tenant_id,
-        **event.fields,
-    }
+    row = event.row(now)
     await conn.execute(
-        """WITH event AS (
-               INSERT INTO events (event_id, tenant_id, event_type, payload, created_at)
-               VALUES (%(event_id)s, %(tenant)s, %(type)s, %(payload)s, to_timestamp(%(now)s))),
-           delivery AS (
-               INSERT INTO webhook_deliveries
-                      (delivery_id, event_id, tenant_id, event_type, url, next_attempt_at)
-               SELECT gen_random_uuid(), %(event_id)s::uuid, tenant_id, %(type)s::text, url, now()
-                 FROM webhook_endpoints
-                WHERE tenant_id = %(tenant)s AND %(type)s::text = ANY (enabled_events)
-               RETURNING 1)
-           SELECT pg_notify(%(channel)s, '') FROM (SELECT 1 FROM delivery LIMIT 1) AS wanted""",
-        {"event_id": event_id, "tenant": event.tenant_id, "type": event.event_type,
-         "payload": Jsonb(payload), "now": now, "channel": NOTIFY_CHANNEL},
+        "WITH source AS (SELECT * FROM jsonb_to_recordset(%(events)s) AS e("
+        + EVENT_ROW_TYPE + ")),"
+        + EVENT_OUTBOX_CTES.format(source="source")
+        + "SELECT count(*) FROM notified",
+        {"events": Jsonb([row]), "notify_channel": NOTIFY_CHANNEL},
     )
-    return event_id
+    return str(row["event_id"])

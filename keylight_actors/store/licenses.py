@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 
 from ..domain.license import (
     SECONDS_PER_DAY,
@@ -17,6 +20,8 @@ from ..domain.license import (
 )
 from ..domain.rate_limit import SlidingWindowLimit
 from .database import StaleVersion
+from .events import EVENT_OUTBOX_CTES, EVENT_ROW_TYPE, OutboundEvent
+from .webhook_deliveries import NOTIFY_CHANNEL
 
 LICENSE_COLUMNS = """
     l.license_id::text AS license_id, l.tenant_id, l.product_id, l.key_type_id, l.key_hash,
@@ -162,66 +167,115 @@ async def insert_license(
     return int(row["created_at"] if isinstance(row, dict) else row[0])
 
 
-async def save_license(
-    conn: AsyncConnection, license_: LicenseEntity, expected_version: int
-) -> None:
-    """Write the license and its recorded instance changes, fenced on ``expected_version``.
+@dataclass(frozen=True, slots=True)
+class LicenseSave:
+    """A license to write, fenced on the version it was read at, with the events that
+    announce the change (written only when the license is)."""
 
-    One statement, one round trip: the instance changes hang off the fenced UPDATE, so
-    they happen only when it matched. (The sub-statements of one statement do not see each
-    other's rows: an operation never adds and removes the same instance at once.)
-    """
-    added = [change.instance for change in license_.changes
-             if isinstance(change, InstanceAdded)]
-    removed = [change for change in license_.changes if isinstance(change, InstanceRemoved)]
-    cursor = await conn.execute(
-        """WITH fenced AS (
-               UPDATE licenses
-                  SET status = %(status)s, activation_limit = %(limit)s,
-                      expires_at = to_timestamp(%(expires_at)s), entitlements = %(entitlements)s,
-                      expiry_announced = %(announced)s, version = %(version)s,
-                      updated_at = now()
-                WHERE license_id = %(license_id)s AND version = %(expected)s
-            RETURNING license_id),
+    license: LicenseEntity
+    expected_version: int
+    events: tuple[OutboundEvent, ...] = ()
+    now: int = 0
+
+    def rows(self) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]],
+                            list[dict[str, Any]]]:
+        license_ = self.license
+        license_id = license_.license_id
+        saved = {
+            "license_id": license_id, "expected": self.expected_version,
+            "status": license_.status.value, "activation_limit": license_.activation_limit,
+            "expires_at": license_.expires_at, "entitlements": list(license_.entitlements),
+            "announced": license_.expiry_announced, "version": license_.version,
+        }
+        added, removed = [], []
+        for change in license_.changes:
+            if isinstance(change, InstanceAdded):
+                instance = change.instance
+                added.append({"license_id": license_id, "instance_id": instance.instance_id,
+                              "name": instance.name, "machine_hash": instance.machine_hash,
+                              "activated_at": instance.activated_at})
+            elif isinstance(change, InstanceRemoved):
+                removed.append({"license_id": license_id, "instance_id": change.instance_id,
+                                "at": change.at, "by_device": change.by_device})
+        events = [{**event.row(self.now), "license_id": license_id} for event in self.events]
+        return saved, added, removed, events
+
+
+# Every save of a group in one statement: the instance changes and the events hang off
+# the fenced UPDATE, so they happen only for the licenses it matched. (The sub-statements
+# of one statement do not see each other's rows: a save never adds and removes the same
+# instance, and a group holds one save per license, since each license's operations run
+# one at a time.)
+SAVE_LICENSES = (
+    """WITH saves AS (
+               SELECT * FROM jsonb_to_recordset(%(saves)s) AS s(
+                   license_id uuid, expected bigint, status text, activation_limit integer,
+                   expires_at bigint, entitlements text[], announced boolean, version bigint)),
+           fenced AS (
+               UPDATE licenses AS l
+                  SET status = s.status, activation_limit = s.activation_limit,
+                      expires_at = to_timestamp(s.expires_at), entitlements = s.entitlements,
+                      expiry_announced = s.announced, version = s.version, updated_at = now()
+                 FROM saves AS s
+                WHERE l.license_id = s.license_id AND l.version = s.expected
+            RETURNING l.license_id),
            added AS (
                INSERT INTO license_instances
                       (instance_id, license_id, name, machine_hash, activated_at)
-               SELECT a.instance_id, fenced.license_id, a.name, a.machine_hash,
+               SELECT a.instance_id, a.license_id, a.name, a.machine_hash,
                       to_timestamp(a.activated_at)
-                 FROM fenced,
-                      unnest(%(added_ids)s::uuid[], %(added_names)s::text[],
-                             %(added_hashes)s::text[], %(added_at)s::bigint[])
-                        AS a(instance_id, name, machine_hash, activated_at)),
+                 FROM jsonb_to_recordset(%(added)s) AS a(
+                          license_id uuid, instance_id uuid, name text, machine_hash text,
+                          activated_at bigint)
+                 JOIN fenced USING (license_id)),
            removed AS (
                UPDATE license_instances AS i
                   SET deactivated_at = to_timestamp(r.at), deactivated_by_device = r.by_device
-                 FROM fenced, unnest(%(removed_ids)s::uuid[], %(removed_at)s::bigint[],
-                                     %(removed_by_device)s::boolean[])
-                                AS r(instance_id, at, by_device)
-                WHERE i.instance_id = r.instance_id AND i.deactivated_at IS NULL)
-           SELECT count(*) AS fenced FROM fenced""",
-        {
-            "status": license_.status.value,
-            "limit": license_.activation_limit,
-            "expires_at": license_.expires_at,
-            "entitlements": list(license_.entitlements),
-            "announced": license_.expiry_announced,
-            "version": license_.version,
-            "license_id": license_.license_id,
-            "expected": expected_version,
-            "added_ids": [instance.instance_id for instance in added],
-            "added_names": [instance.name for instance in added],
-            "added_hashes": [instance.machine_hash for instance in added],
-            "added_at": [instance.activated_at for instance in added],
-            "removed_ids": [change.instance_id for change in removed],
-            "removed_at": [change.at for change in removed],
-            "removed_by_device": [change.by_device for change in removed],
-        },
-    )
+                 FROM jsonb_to_recordset(%(removed)s) AS r(
+                          license_id uuid, instance_id uuid, at bigint, by_device boolean)
+                 JOIN fenced USING (license_id)
+                WHERE i.instance_id = r.instance_id AND i.deactivated_at IS NULL),
+           fenced_events AS (
+               SELECT e.* FROM jsonb_to_recordset(%(events)s) AS e(license_id uuid, """
+    + EVENT_ROW_TYPE + """)
+                 JOIN fenced USING (license_id)),"""
+    + EVENT_OUTBOX_CTES.format(source="fenced_events")
+    + """SELECT array(SELECT license_id::text FROM fenced) AS fenced,
+                  (SELECT count(*) FROM notified) AS notified"""
+)
+
+
+async def save_licenses(conn: AsyncConnection, saves: Sequence[LicenseSave]
+                        ) -> list[StaleVersion | None]:
+    """Write every license of ``saves`` in one statement, each fenced on its expected
+    version; answers, per save, None when it was written or ``StaleVersion`` when another
+    owner had moved the row on (nothing of that save was written)."""
+    licenses, added, removed, events = [], [], [], []
+    for save in saves:
+        saved, its_added, its_removed, its_events = save.rows()
+        licenses.append(saved)
+        added += its_added
+        removed += its_removed
+        events += its_events
+    cursor = await conn.execute(SAVE_LICENSES, {
+        "saves": Jsonb(licenses), "added": Jsonb(added), "removed": Jsonb(removed),
+        "events": Jsonb(events), "notify_channel": NOTIFY_CHANNEL,
+    })
     row = await cursor.fetchone()
-    matched = row["fenced"] if isinstance(row, dict) else row[0]  # type: ignore[index]
-    if matched != 1:
-        raise StaleVersion(f"license {license_.license_id} moved past version {expected_version}")
+    assert row is not None
+    written = set(row["fenced"] if isinstance(row, dict) else row[0])
+    return [None if save.license.license_id in written else StaleVersion(
+                f"license {save.license.license_id} moved past version {save.expected_version}")
+            for save in saves]
+
+
+async def save_license(
+    conn: AsyncConnection, license_: LicenseEntity, expected_version: int
+) -> None:
+    """Write the license and its recorded instance changes, fenced on ``expected_version``."""
+    [stale] = await save_licenses(conn, [LicenseSave(license_, expected_version)])
+    if stale is not None:
+        raise stale
 
 
 async def list_licenses(

@@ -10,7 +10,7 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from keylight_actors.actors.group_commit import GroupCommit
+from keylight_actors.actors.group_commit import BatchedWrite, GroupCommit
 
 
 @pytest.fixture
@@ -45,6 +45,28 @@ def insert(table: str, key: str, *, fail: bool = False):
             raise LookupError(f"{key} refused")
 
     return write
+
+
+class BatchInserter:
+    """Inserts every key of a batch in one statement; keys named ``refused-*`` are left out
+    and answered as their own failure, and a batch holding ``poison`` fails as a whole."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.batches: list[list[str]] = []
+
+    async def run_batch(self, conn: AsyncConnection, keys: list[str]
+                        ) -> list[BaseException | None]:
+        self.batches.append(list(keys))
+        if "poison" in keys and len(keys) > 1:
+            raise psycopg.errors.DataError("a batch with poison in it")
+        written = [key for key in keys if not key.startswith("refused")]
+        await conn.execute(f"INSERT INTO {self.table} SELECT unnest(%s::text[]), txid_current()",
+                           (written,))
+        return [LookupError(key) if key.startswith("refused") else None for key in keys]
+
+    def write(self, key: str) -> BatchedWrite:
+        return BatchedWrite(self.run_batch, key)
 
 
 def committed(database_url: str, table: str) -> dict[str, int]:
@@ -109,3 +131,48 @@ async def test_writes_that_arrive_during_a_commit_form_the_next_group(pool, tabl
     assert len(rows) == 6
     assert len({rows[f"later-{n}"] for n in range(5)}) == 1
     assert rows["first"] != rows["later-0"]
+
+
+async def test_batched_writes_of_a_group_run_as_one_statement_in_its_transaction(
+    pool, table, database_url
+):
+    commits, inserter = committer(pool), BatchInserter(table)
+    await asyncio.gather(commits.commit(insert(table, "plain")),
+                         *(commits.commit(inserter.write(f"b{n}")) for n in range(10)))
+    assert inserter.batches == [[f"b{n}" for n in range(10)]]
+    rows = committed(database_url, table)
+    assert sorted(rows) == sorted(["plain", *(f"b{n}" for n in range(10))])
+    assert len(set(rows.values())) == 1
+
+
+async def test_a_batched_items_own_failure_reaches_only_its_caller_and_the_rest_commit(
+    pool, table, database_url
+):
+    commits, inserter = committer(pool), BatchInserter(table)
+    answers = await asyncio.gather(
+        commits.commit(inserter.write("kept-1")),
+        commits.commit(inserter.write("refused-1")),
+        commits.commit(inserter.write("kept-2")),
+        return_exceptions=True,
+    )
+    assert answers[0] is None and answers[2] is None
+    assert isinstance(answers[1], LookupError)
+    assert sorted(committed(database_url, table)) == ["kept-1", "kept-2"]
+    assert commits.split_groups == 0
+
+
+async def test_a_batch_that_fails_as_a_whole_is_committed_apart(pool, table, database_url):
+    commits, inserter = committer(pool), BatchInserter(table)
+    answers = await asyncio.gather(
+        commits.commit(inserter.write("kept-1")),
+        commits.commit(inserter.write("poison")),
+        commits.commit(inserter.write("kept-2")),
+        return_exceptions=True,
+    )
+    assert answers == [None, None, None]  # poison alone is harmless
+    assert inserter.batches == [["kept-1", "poison", "kept-2"],
+                                ["kept-1"], ["poison"], ["kept-2"]]
+    rows = committed(database_url, table)
+    assert sorted(rows) == ["kept-1", "kept-2", "poison"]
+    assert len(set(rows.values())) == 3
+    assert commits.split_groups == 1

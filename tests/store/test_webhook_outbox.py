@@ -5,50 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
-from keylight_actors.domain.catalog import KeyType
 from keylight_actors.domain.license import LicenseEntity
 from keylight_actors.store.events import OutboundEvent, insert_event
 from keylight_actors.store.licenses import insert_license
-from keylight_actors.store.migrate import apply_migrations
 from keylight_actors.store.webhook_deliveries import NOTIFY_CHANNEL
 from keylight_actors.store.webhook_endpoints import save_endpoint
-from tests.conftest import fresh_database
-
-TENANT = "acme"
-KEY_TYPE = KeyType(product_id="editor", key_type_id="pro", display_name="Pro",
-                   activation_limit=3)
+from tests.store.conftest import KEY_TYPE, TENANT
 
 
 class MintFailed(Exception):
     """Raised inside the minting transaction, after the event was written."""
-
-
-@pytest.fixture(scope="module")
-def outbox_database(postgres_admin_url: str) -> Iterator[str]:
-    with fresh_database(postgres_admin_url) as url:
-        apply_migrations(url)
-        with psycopg.connect(url) as conn:
-            conn.execute("INSERT INTO tenants (tenant_id, name, lifecycle, management_token_hash,"
-                         " checkout_key_hash) VALUES (%s, 'Acme', 'active', 'x', 'y')", (TENANT,))
-            conn.execute("INSERT INTO products (tenant_id, product_id, display_name, key_prefix)"
-                         " VALUES (%s, 'editor', 'Editor', 'OBXT')", (TENANT,))
-            conn.execute("INSERT INTO key_types (tenant_id, product_id, key_type_id, "
-                         "display_name, activation_limit) VALUES (%s, 'editor', 'pro', 'Pro', 3)",
-                         (TENANT,))
-        yield url
-
-
-@pytest.fixture
-async def conn(outbox_database: str) -> AsyncIterator[psycopg.AsyncConnection]:
-    async with await psycopg.AsyncConnection.connect(outbox_database,
-                                                     row_factory=dict_row) as connection:
-        yield connection
 
 
 async def _endpoint(conn: psycopg.AsyncConnection, events: list[str]) -> None:
@@ -127,10 +97,10 @@ async def test_an_event_the_endpoint_does_not_want_is_kept_without_a_delivery(co
 
 
 async def test_the_dispatchers_are_notified_on_commit_and_never_on_rollback(
-    conn, outbox_database
+    conn, store_database
 ):
     await _endpoint(conn, ["license.created"])
-    async with await psycopg.AsyncConnection.connect(outbox_database,
+    async with await psycopg.AsyncConnection.connect(store_database,
                                                      autocommit=True) as listener:
         await listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
