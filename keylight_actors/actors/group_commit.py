@@ -10,6 +10,9 @@ wait for its round trip. A write may also be a ``BatchedWrite``: the group's wri
 kind then run as one statement (each license save of a group, with its events, is one row
 of one UPDATE), which answers per item whether that item was written.
 
+A group whose writes are all one batch is that one statement, run in autocommit: the
+statement is the transaction.
+
 When one write of a group fails, the group is rolled back and each write is committed on
 its own, so the failure reaches only the caller it belongs to. When the commit itself
 fails, nobody can tell whether it happened: every caller of the group hears the failure,
@@ -18,11 +21,13 @@ and hosts reload the entities from PostgreSQL before they touch them again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -100,6 +105,10 @@ class GroupCommit:
         for index, write in enumerate(writes):
             if isinstance(write, BatchedWrite):
                 batches.setdefault(write.run_batch, []).append(index)
+        if len(batches) == 1 and all(isinstance(write, BatchedWrite) for write in writes):
+            [run_batch] = batches
+            return await self._one_statement(
+                run_batch, [write.item for write in writes])  # type: ignore[union-attr]
         pool = await self._pool()
         async with (pool.connection() as conn, conn.pipeline() as pipeline,
                     conn.transaction()):
@@ -117,3 +126,22 @@ class GroupCommit:
             except Exception as error:
                 raise _WriteFailed from error
         return outcomes
+
+    async def _one_statement(self, run_batch: WriteBatch, items: list[Any]
+                             ) -> list[BaseException | None]:
+        """A group that is one batch is one statement, and one statement in autocommit is
+        a transaction of its own: no BEGIN and no COMMIT to send, one round trip."""
+        pool = await self._pool()
+        async with pool.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                return await run_batch(conn, items)
+            except psycopg.OperationalError:
+                # The connection failed with the statement, which was also the commit:
+                # whether it happened is unknown, so it must not be retried.
+                raise
+            except Exception as error:
+                raise _WriteFailed from error
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    await conn.set_autocommit(False)

@@ -176,3 +176,25 @@ async def test_a_batch_that_fails_as_a_whole_is_committed_apart(pool, table, dat
     assert sorted(rows) == ["kept-1", "kept-2", "poison"]
     assert len(set(rows.values())) == 3
     assert commits.split_groups == 1
+
+
+async def test_a_connection_lost_with_a_one_statement_group_fails_every_caller_unretried(
+    pool, table, database_url
+):
+    """The statement was also the commit: whether it happened is unknown, so nobody may
+    write it again."""
+    attempts: list[list[str]] = []
+
+    async def dies_with_its_connection(conn: AsyncConnection, keys: list[str]
+                                       ) -> list[BaseException | None]:
+        attempts.append(keys)
+        await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return [None] * len(keys)
+
+    commits = committer(pool)
+    answers = await asyncio.gather(
+        *(commits.commit(BatchedWrite(dies_with_its_connection, f"k{n}")) for n in range(3)),
+        return_exceptions=True)
+    assert all(isinstance(answer, psycopg.OperationalError) for answer in answers)
+    assert attempts == [["k0", "k1", "k2"]]
+    assert commits.split_groups == 0
