@@ -171,7 +171,7 @@ class EntityHost(Generic[E]):
         """The resident entity, loaded from Postgres when it is not in memory."""
         cached = self.cache.get(entity_id)
         if cached is not None:
-            ENTITY_CACHE_HITS.inc(tags={"kind": self.kind})
+            ENTITY_CACHE_HITS.inc(self.kind)
             return cached
         loaded = await self.loader.submit(entity_id)
         if loaded is None:

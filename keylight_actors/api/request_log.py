@@ -48,8 +48,7 @@ class RequestLog:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             seconds = time.perf_counter() - started
-            tags = {"route": template, "method": scope["method"], "code": str(status)}
-            REQUESTS.inc(tags=tags)
+            REQUESTS.inc(template, scope["method"], str(status))
             REQUEST_LATENCY.observe(seconds, tags={"route": template})
             if self.access_log is not None:
                 self.access_log.record({

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import ray
+
+from keylight_actors.observability import COUNTER_FLUSH_SECONDS, BufferedCounter
 
 
 def scrape_until(predicate, timeout: float = 45.0) -> str:
@@ -32,6 +36,25 @@ def test_requests_entity_loads_and_write_through_latency_are_exported(http, cata
     for name in wanted:
         assert name in text, name
     assert 'route="/{tenant_id}/{product_id}/activate"' in text
+
+
+async def test_counts_summed_in_the_process_reach_prometheus_within_the_flush_time(http):
+    name = f"keylight_probe_{uuid.uuid4().hex[:8]}_total"
+    counter = BufferedCounter(name, "a probe", tag_keys=("route", "code"))
+    for _ in range(5):
+        counter.inc("/probe", "200")
+    counter.inc("/probe", "404")
+    await asyncio.sleep(COUNTER_FLUSH_SECONDS + 0.2)
+
+    def counted(body: str) -> bool:
+        return f'{name}{{' in body and 'code="404"' in body
+
+    text = await asyncio.to_thread(scrape_until, counted)
+    samples = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+               if line.startswith(f"ray_{name}{{")}
+    by_code = {code: value for labels, value in samples.items()
+               for code in ("200", "404") if f'code="{code}"' in labels}
+    assert by_code == {"200": 5.0, "404": 1.0}
 
 
 def test_each_request_is_logged_once_with_its_request_id_and_no_body(http, catalog):
