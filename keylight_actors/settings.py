@@ -74,6 +74,7 @@ class Settings:
     tenant_hosts: int = 1
     host_max_entities: int = 100_000
     host_idle_seconds: float = 600.0
+    host_gc_freeze_seconds: float = 5.0  # 0: CPython's automatic collections only
     tenant_cache_seconds: float = 2.0
     ingress_replicas: int = 1
     db_pool_size: int = 4
@@ -120,6 +121,7 @@ class Settings:
             tenant_hosts=_env_int("KEYLIGHT_TENANT_HOSTS", 1),
             host_max_entities=_env_int("KEYLIGHT_HOST_MAX_ENTITIES", 100_000),
             host_idle_seconds=float(_env_int("KEYLIGHT_HOST_IDLE_SECONDS", 600)),
+            host_gc_freeze_seconds=_env_float("KEYLIGHT_HOST_GC_FREEZE_SECONDS", 5.0),
             ingress_replicas=_env_int("KEYLIGHT_INGRESS_REPLICAS", 1),
             db_pool_size=_env_int("KEYLIGHT_DB_POOL_SIZE", 4),
             host_batch_max=_env_int("KEYLIGHT_HOST_BATCH_MAX", 64),

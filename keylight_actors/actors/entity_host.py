@@ -25,6 +25,7 @@ from ..store.conflicts import conflict_from
 from ..store.database import StaleVersion, open_pool
 from .coalescer import Coalescer
 from .entity_cache import EntityCache
+from .gc_policy import GcPauses, keep_long_lived_objects_frozen
 from .group_commit import BatchedWrite, GroupCommit, GroupWrite
 from .messages import decode, encode_error, encode_result
 
@@ -54,6 +55,8 @@ class EntityHost(Generic[E]):
         self._pool: AsyncConnectionPool | None = None
         self._pool_lock = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
+        self._freezer: asyncio.Task[None] | None = None
+        self.gc_pauses = GcPauses()
         self.commits = GroupCommit(self.pool, max_group=settings.commit_group_max,
                                    max_in_flight=settings.commits_in_flight)
         # Cold entities wanted at the same moment are loaded by one query.
@@ -75,7 +78,11 @@ class EntityHost(Generic[E]):
                         self.settings.database_url, max_size=self.settings.db_pool_size
                     )
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_idle())
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.create_task(self._sweep_idle())
+            if self.settings.host_gc_freeze_seconds > 0:
+                self._freezer = loop.create_task(keep_long_lived_objects_frozen(
+                    self.name, freeze_every=self.settings.host_gc_freeze_seconds))
         return self._pool
 
     async def _sweep_idle(self) -> None:
@@ -87,8 +94,10 @@ class EntityHost(Generic[E]):
                 log.debug("%s passivated %d idle entities", self.name, evicted)
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._freezer):
+            if task is not None:
+                task.cancel()
+        self.gc_pauses.close()
         if self._pool is not None:
             await self._pool.close()
 
@@ -129,6 +138,7 @@ class EntityHost(Generic[E]):
             "mean_call_batch": round(self.calls_received / max(1, self.batches_received), 2),
             "mean_commit_group": round(self.commits.mean_group, 2),
             "split_commit_groups": self.commits.split_groups,
+            **self.gc_pauses.stats(),
         }
 
     async def ping(self) -> bool:

@@ -231,6 +231,8 @@ async def plain_license_hosts(settings: Settings):
     """Two license hosts as plain objects outside Ray, sharing the run's database."""
     from keylight_actors.actors.license_host import LicenseHost
 
+    # Not freezing the test process's objects: that is for a host's own process.
+    settings = settings.with_changes(host_gc_freeze_seconds=0)
     hosts = (LicenseHost(settings, "plain-a"), LicenseHost(settings, "plain-b"))
     yield hosts
     for host in hosts:
