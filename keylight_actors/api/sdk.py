@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,29 +20,12 @@ from ..store.audit import AuditEntry, record_audit
 from ..store.keyless import record_keyless_instance
 from ..store.licenses import key_hash_of_instance
 from .admin import services_of
+from .sdk_caller import SdkCaller
 from .sdk_fast_path import FastRoute
 from .sdk_schemas import ActivateRequest, DeactivateRequest, KeylessRequest, ValidateRequest
-from .services import Services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sdk"])
-
-SDK_KEY_HEADER = "x-keylight-sdk-key"
-
-
-@dataclass(frozen=True, slots=True)
-class SdkCaller:
-    """What the SDK routes need of a request: the services, the SDK key, the address."""
-
-    services: Services
-    sdk_key: str | None
-    address: str
-
-    @classmethod
-    def of(cls, request: Request) -> SdkCaller:
-        return cls(services_of(request), request.headers.get(SDK_KEY_HEADER),
-                   request.client.host if request.client else "unknown")
-
 
 async def sdk_tenant(caller: SdkCaller, tenant_id: str, product_id: str) -> dict[str, Any]:
     """The tenant snapshot, once the SDK key and the product are checked."""

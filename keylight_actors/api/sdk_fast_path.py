@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -22,11 +22,8 @@ from pydantic import BaseModel
 from ..domain.errors import DomainError
 from .errors import domain_error_response, unexpected_error_response
 from .request_guard import ASGIApp, Receive, Scope, Send, read_body, replay_body
+from .sdk_caller import SdkCaller
 
-if TYPE_CHECKING:
-    from .sdk import SdkCaller
-
-SDK_KEY_HEADER = b"x-keylight-sdk-key"
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -82,15 +79,9 @@ class SdkFastPath:
         except ValueError:  # pydantic's ValidationError: FastAPI words the answer
             await self.app(scope, replay_body([body], None, receive), send)
             return
-        from .sdk import SdkCaller
-
         scope["route"] = route.route
         scope["path_params"] = {"tenant_id": tenant_id, "product_id": product_id}
-        sdk_key = _header(scope, SDK_KEY_HEADER)
-        client = scope.get("client")
-        caller = SdkCaller(self._services_of_app(),
-                           sdk_key.decode("latin-1") if sdk_key is not None else None,
-                           client[0] if client else "unknown")
+        caller = SdkCaller.of_scope(self._services_of_app(), scope)
         try:
             response = await route.answer(caller, tenant_id, product_id, parsed)
         except DomainError as error:

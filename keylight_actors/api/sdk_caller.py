@@ -1,0 +1,34 @@
+"""Who is calling an SDK route: what its checks need of the request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from .admin import services_of
+from .services import Services
+
+SDK_KEY_HEADER = "x-keylight-sdk-key"
+_SDK_KEY_HEADER_BYTES = SDK_KEY_HEADER.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class SdkCaller:
+    services: Services
+    sdk_key: str | None
+    address: str
+
+    @classmethod
+    def of(cls, request: Request) -> SdkCaller:
+        return cls(services_of(request), request.headers.get(SDK_KEY_HEADER),
+                   request.client.host if request.client else "unknown")
+
+    @classmethod
+    def of_scope(cls, services: Services, scope: Any) -> SdkCaller:
+        """The same from a raw ASGI scope (header names arrive lower-cased)."""
+        sdk_key = next((value.decode("latin-1") for name, value in scope["headers"]
+                        if name == _SDK_KEY_HEADER_BYTES), None)
+        client = scope.get("client")
+        return cls(services, sdk_key, client[0] if client else "unknown")
