@@ -70,7 +70,7 @@ class Settings:
     webhook_poll_seconds: float = 1.0
     webhook_lease_seconds: float = 60.0  # a claim not finished by then is due again
     webhook_dispatchers: int = 1
-    license_hosts: int = 0  # 0: one per CPU of the cluster
+    license_hosts: int = 0  # 0: one per 4 CPUs of the cluster (at least one)
     tenant_hosts: int = 1
     host_max_entities: int = 100_000
     host_idle_seconds: float = 600.0

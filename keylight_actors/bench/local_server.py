@@ -158,7 +158,7 @@ def _serve(settings: Settings, token: str, announce: Any) -> Iterator[LocalServe
     try:
         proxy_port = free_port()
         announce(f"starting Ray Serve (throughput-optimised), license hosts: "
-                 f"{settings.license_hosts or 'one per CPU'}")
+                 f"{settings.license_hosts or 'one per 4 CPUs'}")
         serve.start(http_options={"host": "127.0.0.1", "port": proxy_port})
         serve.run(build_app(settings), name=APP_NAME, route_prefix="/", blocking=False)
         serve.run(noop_serve_app(), name=NOOP_APP_NAME, route_prefix=NOOP_ROUTE_PREFIX,

@@ -48,7 +48,7 @@ def require_cluster_settings(settings: Settings) -> None:
 
 
 def pin_host_counts(settings: Settings) -> Settings:
-    """Resolve ``KEYLIGHT_LICENSE_HOSTS=0`` (one per CPU) now, once for every replica.
+    """Resolve ``KEYLIGHT_LICENSE_HOSTS=0`` (one per 4 CPUs) now, once for every replica.
 
     Each ingress replica routes by rendezvous hashing over the host names, so all of them
     must agree on the count: a replica restarted after a node was lost must not count fewer
