@@ -69,6 +69,13 @@ class BatchInserter:
         return BatchedWrite(self.run_batch, key)
 
 
+async def commit_together(commits: GroupCommit, *writes: object) -> list[object]:
+    """Writes submitted in one event-loop turn, so they form one group; answers what each
+    caller heard (None or the exception)."""
+    submitted = [commits.commit(write) for write in writes]  # type: ignore[arg-type]
+    return await asyncio.gather(*submitted, return_exceptions=True)
+
+
 def committed(database_url: str, table: str) -> dict[str, int]:
     with psycopg.connect(database_url) as conn:
         return dict(conn.execute(f"SELECT key, txid FROM {table}").fetchall())
@@ -95,12 +102,11 @@ async def test_a_failing_write_is_refused_alone_and_the_rest_of_its_group_commit
     pool, table, database_url
 ):
     commits = committer(pool)
-    answers = await asyncio.gather(
-        commits.commit(insert(table, "kept-1")),
-        commits.commit(insert(table, "refused", fail=True)),
-        commits.commit(insert(table, "kept-2")),
-        return_exceptions=True,
-    )
+    answers = await commit_together(
+        commits,
+        insert(table, "kept-1"),
+        insert(table, "refused", fail=True),
+        insert(table, "kept-2"))
     assert answers[0] is None and answers[2] is None
     assert isinstance(answers[1], LookupError)
     assert sorted(committed(database_url, table)) == ["kept-1", "kept-2"]
@@ -111,12 +117,11 @@ async def test_when_the_commit_itself_fails_every_writer_of_the_group_hears_it(
     pool, table, database_url
 ):
     commits = committer(pool)
-    answers = await asyncio.gather(
-        commits.commit(insert(table, "same")),
-        commits.commit(insert(table, "same")),
-        commits.commit(insert(table, "other")),
-        return_exceptions=True,
-    )
+    answers = await commit_together(
+        commits,
+        insert(table, "same"),
+        insert(table, "same"),
+        insert(table, "other"))
     assert all(isinstance(answer, psycopg.errors.UniqueViolation) for answer in answers)
     assert committed(database_url, table) == {}
 
@@ -149,12 +154,11 @@ async def test_a_batched_items_own_failure_reaches_only_its_caller_and_the_rest_
     pool, table, database_url
 ):
     commits, inserter = committer(pool), BatchInserter(table)
-    answers = await asyncio.gather(
-        commits.commit(inserter.write("kept-1")),
-        commits.commit(inserter.write("refused-1")),
-        commits.commit(inserter.write("kept-2")),
-        return_exceptions=True,
-    )
+    answers = await commit_together(
+        commits,
+        inserter.write("kept-1"),
+        inserter.write("refused-1"),
+        inserter.write("kept-2"))
     assert answers[0] is None and answers[2] is None
     assert isinstance(answers[1], LookupError)
     assert sorted(committed(database_url, table)) == ["kept-1", "kept-2"]
@@ -163,12 +167,11 @@ async def test_a_batched_items_own_failure_reaches_only_its_caller_and_the_rest_
 
 async def test_a_batch_that_fails_as_a_whole_is_committed_apart(pool, table, database_url):
     commits, inserter = committer(pool), BatchInserter(table)
-    answers = await asyncio.gather(
-        commits.commit(inserter.write("kept-1")),
-        commits.commit(inserter.write("poison")),
-        commits.commit(inserter.write("kept-2")),
-        return_exceptions=True,
-    )
+    answers = await commit_together(
+        commits,
+        inserter.write("kept-1"),
+        inserter.write("poison"),
+        inserter.write("kept-2"))
     assert answers == [None, None, None]  # poison alone is harmless
     assert inserter.batches == [["kept-1", "poison", "kept-2"],
                                 ["kept-1"], ["poison"], ["kept-2"]]
@@ -192,9 +195,8 @@ async def test_a_connection_lost_with_a_one_statement_group_fails_every_caller_u
         return [None] * len(keys)
 
     commits = committer(pool)
-    answers = await asyncio.gather(
-        *(commits.commit(BatchedWrite(dies_with_its_connection, f"k{n}")) for n in range(3)),
-        return_exceptions=True)
+    answers = await commit_together(
+        commits, *(BatchedWrite(dies_with_its_connection, f"k{n}") for n in range(3)))
     assert all(isinstance(answer, psycopg.OperationalError) for answer in answers)
     assert attempts == [["k0", "k1", "k2"]]
     assert commits.split_groups == 0
