@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from .admin import services_of
+from .request_guard import header_value
 from .services import Services
 
 SDK_KEY_HEADER = "x-keylight-sdk-key"
@@ -28,7 +29,7 @@ class SdkCaller:
     @classmethod
     def of_scope(cls, services: Services, scope: Any) -> SdkCaller:
         """The same from a raw ASGI scope (header names arrive lower-cased)."""
-        sdk_key = next((value.decode("latin-1") for name, value in scope["headers"]
-                        if name == _SDK_KEY_HEADER_BYTES), None)
+        sdk_key = header_value(scope, _SDK_KEY_HEADER_BYTES)
         client = scope.get("client")
-        return cls(services, sdk_key, client[0] if client else "unknown")
+        return cls(services, sdk_key.decode("latin-1") if sdk_key is not None else None,
+                   client[0] if client else "unknown")

@@ -21,7 +21,15 @@ from pydantic import BaseModel
 
 from ..domain.errors import DomainError
 from .errors import domain_error_response, unexpected_error_response
-from .request_guard import ASGIApp, Receive, Scope, Send, read_body, replay_body
+from .request_guard import (
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    header_value,
+    read_body,
+    replay_body,
+)
 from .sdk_caller import SdkCaller
 
 JSON_CONTENT_TYPE = "application/json"
@@ -32,13 +40,6 @@ class FastRoute:
     route: APIRoute                  # what FastAPI would have matched (its path: the template)
     model: type[BaseModel]           # the route's body model
     answer: Callable[[SdkCaller, str, str, Any], Awaitable[JSONResponse]]
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value  # type: ignore[no-any-return]
-    return None
 
 
 def _json_or_absent(content_type: bytes | None) -> bool:
@@ -63,7 +64,7 @@ class SdkFastPath:
         if len(parts) != 4 or parts[0] or not parts[1] or not parts[2]:
             return None
         route = self._routes.get(parts[3])
-        if route is None or not _json_or_absent(_header(scope, b"content-type")):
+        if route is None or not _json_or_absent(header_value(scope, b"content-type")):
             return None
         return route, parts[1], parts[2]
 
