@@ -42,6 +42,17 @@ def _log_level(raw: str) -> str:
     return level
 
 
+HOST_TRANSPORTS = ("link", "ray")
+
+
+def _host_transport(raw: str) -> str:
+    transport = raw.strip().lower()
+    if transport not in HOST_TRANSPORTS:
+        raise ValueError(f"KEYLIGHT_HOST_TRANSPORT must be one of {', '.join(HOST_TRANSPORTS)}, "
+                         f"got {raw!r}")
+    return transport
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "keylight"
@@ -80,6 +91,9 @@ class Settings:
     db_pool_size: int = 4
     host_batch_max: int = 64  # SDK calls one Ray call to a host carries at most
     host_batches_in_flight: int = 1  # per host, from each ingress replica
+    # How SDK batches reach a host: "link", a TCP connection between the two event loops
+    # (the host listens on an ephemeral port of its node), or "ray", an actor call each.
+    host_transport: str = "link"
     commit_group_max: int = 64  # writes one host commits in one transaction at most
     commits_in_flight: int = 1  # per host; at most db_pool_size
     lookup_failures_per_address: int = 20
@@ -126,6 +140,7 @@ class Settings:
             db_pool_size=_env_int("KEYLIGHT_DB_POOL_SIZE", 4),
             host_batch_max=_env_int("KEYLIGHT_HOST_BATCH_MAX", 64),
             host_batches_in_flight=_env_int("KEYLIGHT_HOST_BATCHES_IN_FLIGHT", 1),
+            host_transport=_host_transport(env.get("KEYLIGHT_HOST_TRANSPORT", "link")),
             commit_group_max=_env_int("KEYLIGHT_COMMIT_GROUP_MAX", 64),
             commits_in_flight=_env_int("KEYLIGHT_COMMITS_IN_FLIGHT", 1),
             lookup_failures_per_address=_env_int("KEYLIGHT_LOOKUP_FAILURES_PER_ADDRESS", 20),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -11,6 +12,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 from ..domain.errors import Unavailable
 from ..settings import Settings
 from .coalescer import Coalescer
+from .host_link import HostLink, HostLinkServer, LinkEndpoint, LinkLost
 from .license_host import LicenseHost
 from .messages import encode_command, unwrap_reply
 from .rendezvous import owner_index
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "keylight"
 HOST_CONCURRENCY = 1000
-HOST_FAILURES = (ActorDiedError, ActorUnavailableError, RayActorError)
+HOST_FAILURES = (ActorDiedError, ActorUnavailableError, RayActorError, LinkLost)
 
 _HOST_CLASSES = {"license": LicenseHost, "tenant": TenantHost}
 
@@ -53,12 +55,23 @@ class HostActor:
 
     def __init__(self, kind: str, settings: Settings, name: str) -> None:
         self.host = _HOST_CLASSES[kind](settings, name)
+        self.link: HostLinkServer | None = None
 
     async def handle_batch(self, payloads: list[bytes]) -> list[bytes]:
         return await self.host.handle_batch(payloads)
 
     async def stats(self) -> dict[str, Any]:
         return await self.host.stats()
+
+    async def link_endpoint(self) -> LinkEndpoint:
+        if self.link is None:
+            self.link = HostLinkServer(self.host.handle_batch,
+                                       bind_host=ray.util.get_node_ip_address())
+        return await self.link.endpoint()
+
+    async def outlive(self) -> None:
+        """Never answers: the ingress holds this call open to hear of the host's death."""
+        await asyncio.Event().wait()
 
     async def ping(self) -> bool:
         return await self.host.ping()
@@ -88,6 +101,21 @@ def _batch_sender(handle: ray.actor.ActorHandle) -> Any:
     return send
 
 
+def _link_to(handle: ray.actor.ActorHandle) -> HostLink:
+    async def endpoint() -> LinkEndpoint:
+        return await handle.link_endpoint.remote()  # type: ignore[no-any-return]
+
+    async def outlive() -> None:
+        call = handle.outlive.remote()
+        try:
+            await call
+        except asyncio.CancelledError:
+            ray.cancel(call)
+            raise
+
+    return HostLink(endpoint, outlive)
+
+
 class HostPool:
     """One kind of host: which one owns an entity, and calls to it.
 
@@ -100,7 +128,8 @@ class HostPool:
         self.names = [host_name(kind, index) for index in range(count)]
         self.handles = [get_or_create_host(kind, index, settings) for index in range(count)]
         self.batchers: list[Coalescer[bytes, bytes]] = [
-            Coalescer(_batch_sender(handle), max_batch=settings.host_batch_max,
+            Coalescer(_link_to(handle).send if settings.host_transport == "link"
+                      else _batch_sender(handle), max_batch=settings.host_batch_max,
                       max_in_flight=settings.host_batches_in_flight)
             for handle in self.handles
         ]
