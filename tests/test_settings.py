@@ -37,3 +37,13 @@ def test_the_log_level_is_read_in_any_case_and_a_wrong_one_is_refused(monkeypatc
     monkeypatch.setenv("KEYLIGHT_LOG_LEVEL", "chatty")
     with pytest.raises(ValueError, match="KEYLIGHT_LOG_LEVEL"):
         Settings.from_env()
+
+
+def test_hosts_are_reached_over_the_link_unless_ray_calls_are_asked_for(monkeypatch):
+    monkeypatch.delenv("KEYLIGHT_HOST_TRANSPORT", raising=False)
+    assert Settings.from_env().host_transport == "link"
+    monkeypatch.setenv("KEYLIGHT_HOST_TRANSPORT", " Ray ")
+    assert Settings.from_env().host_transport == "ray"
+    monkeypatch.setenv("KEYLIGHT_HOST_TRANSPORT", "carrier-pigeon")
+    with pytest.raises(ValueError, match="KEYLIGHT_HOST_TRANSPORT"):
+        Settings.from_env()

@@ -11,9 +11,9 @@ carries batches, and Ray is how an ingress finds a host's link and hears of its 
   connect;
 - the ingress asks the host's actor for its endpoint when it first needs it, and again
   after the connection is lost: a restarted host listens somewhere else;
-- alongside each connection the ingress keeps one Ray call open that only ends when the
-  actor dies (``outlive``): a host on a node that vanished without closing its sockets is
-  noticed as fast as Ray notices it.
+- alongside each connection the ingress keeps one Ray call open (``outlive``; it answers
+  every few minutes and is sent again) that fails when the actor dies: a host on a node
+  that vanished without closing its sockets is noticed as fast as Ray notices it.
 
 Frames are a 4-byte big-endian length and a msgpack body. The first frame from the
 ingress is the token; then each frame is ``[batch_id, [payload, ...]]`` one way and
@@ -41,6 +41,7 @@ _LENGTH = struct.Struct(">I")
 MAX_FRAME_BYTES = 64 * 2**20
 TOKEN_BYTES = 32
 CONNECT_TIMEOUT_SECONDS = 5.0
+CLOSED_BY_INGRESS = "closed by the ingress"
 
 HandleBatch = Callable[[list[bytes]], Awaitable[list[bytes]]]
 
@@ -176,6 +177,9 @@ class _Connection:
 
     def close(self, reason: str) -> None:
         if self.lost is None:
+            if reason != CLOSED_BY_INGRESS:
+                log.warning("host link lost with %d batches unanswered: %s",
+                            len(self._pending), reason)
             self.lost = LinkLost(reason)
             for future in self._pending.values():
                 if not future.done():
@@ -208,8 +212,8 @@ class _Connection:
 
 class HostLink:
     """The ingress's side: sends batches to one host over one connection, reconnecting
-    (through ``endpoint``) after it is lost. ``outlive`` is awaited alongside each
-    connection and ends only when the host is gone."""
+    (through ``endpoint``) after it is lost. ``outlive`` is awaited again and again
+    alongside each connection; when it raises, the host is gone and so is the connection."""
 
     def __init__(self, endpoint: Callable[[], Awaitable[LinkEndpoint]],
                  outlive: Callable[[], Awaitable[Any]] | None = None) -> None:
@@ -226,7 +230,7 @@ class HostLink:
 
     async def close(self) -> None:
         if self._connection is not None:
-            self._connection.close("closed by the ingress")
+            self._connection.close(CLOSED_BY_INGRESS)
 
     async def _connect(self) -> _Connection:
         async with self._connecting:
@@ -258,8 +262,8 @@ class HostLink:
     async def _watch_host(self, connection: _Connection) -> None:
         assert self._outlive is not None
         try:
-            await self._outlive()
-            reason = "the host ended"
+            while True:
+                await self._outlive()  # returns now and then, so none is left behind forever
         except asyncio.CancelledError:
             raise
         except Exception as error:  # Ray's word that the actor is gone

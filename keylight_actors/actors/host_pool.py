@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "keylight"
 HOST_CONCURRENCY = 1000
+OUTLIVE_SECONDS = 300
 HOST_FAILURES = (ActorDiedError, ActorUnavailableError, RayActorError, LinkLost)
 
 _HOST_CLASSES = {"license": LicenseHost, "tenant": TenantHost}
@@ -70,8 +71,9 @@ class HostActor:
         return await self.link.endpoint()
 
     async def outlive(self) -> None:
-        """Never answers: the ingress holds this call open to hear of the host's death."""
-        await asyncio.Event().wait()
+        """Answers after a while: the ingress holds this call open to hear of the host's
+        death, and the call of an ingress that died ends here on its own."""
+        await asyncio.sleep(OUTLIVE_SECONDS)
 
     async def ping(self) -> bool:
         return await self.host.ping()
@@ -119,20 +121,27 @@ def _link_to(handle: ray.actor.ActorHandle) -> HostLink:
 class HostPool:
     """One kind of host: which one owns an entity, and calls to it.
 
-    Calls bound for one host share Ray calls (see ``coalescer``): the per-call cost of a
-    Ray hop is paid once per batch, not once per request.
+    Calls bound for one host share batches (see ``coalescer``): the fixed cost of reaching
+    a host, over its link or a Ray call, is paid once per batch, not once per request.
     """
 
     def __init__(self, kind: str, settings: Settings, count: int) -> None:
         self.kind = kind
         self.names = [host_name(kind, index) for index in range(count)]
         self.handles = [get_or_create_host(kind, index, settings) for index in range(count)]
+        self.links = ([_link_to(handle) for handle in self.handles]
+                      if settings.host_transport == "link" else [])
+        senders = ([link.send for link in self.links] if self.links
+                   else [_batch_sender(handle) for handle in self.handles])
         self.batchers: list[Coalescer[bytes, bytes]] = [
-            Coalescer(_link_to(handle).send if settings.host_transport == "link"
-                      else _batch_sender(handle), max_batch=settings.host_batch_max,
+            Coalescer(send, max_batch=settings.host_batch_max,
                       max_in_flight=settings.host_batches_in_flight)
-            for handle in self.handles
+            for send in senders
         ]
+
+    async def close(self) -> None:
+        for link in self.links:
+            await link.close()
 
     def owner(self, entity_id: str) -> ray.actor.ActorHandle:
         return self.handles[owner_index(self.names, entity_id)]
