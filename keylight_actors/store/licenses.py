@@ -218,6 +218,9 @@ SAVE_LICENSES = (
                       expiry_announced = s.announced, version = s.version, updated_at = now()
                  FROM saves AS s
                 WHERE l.license_id = s.license_id AND l.version = s.expected
+                  -- The planner cannot see how many rows jsonb_to_recordset yields (it
+                  -- guesses 100) and would scan every license; this makes it use the key.
+                  AND l.license_id = ANY (%(license_ids)s::uuid[])
             RETURNING l.license_id),
            added AS (
                INSERT INTO license_instances
@@ -258,7 +261,8 @@ async def save_licenses(conn: AsyncConnection, saves: Sequence[LicenseSave]
         removed += its_removed
         events += its_events
     cursor = await conn.execute(SAVE_LICENSES, {
-        "saves": Jsonb(licenses), "added": Jsonb(added), "removed": Jsonb(removed),
+        "saves": Jsonb(licenses), "license_ids": [saved["license_id"] for saved in licenses],
+        "added": Jsonb(added), "removed": Jsonb(removed),
         "events": Jsonb(events), "notify_channel": NOTIFY_CHANNEL,
     })
     row = await cursor.fetchone()
