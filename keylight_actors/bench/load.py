@@ -48,6 +48,7 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 SDK_KEY_HEADER = "X-Keylight-SDK-Key"
 
 KEYLIGHT_SCENARIOS = ("activate_cold", "activate", "validate", "mixed")
+FRESH_SCENARIOS = ("cold_start", "activate_cold")  # each step takes a never-touched license
 
 
 @dataclass
@@ -68,6 +69,17 @@ class LoadPlan:
     # keylight: what an earlier run left (licenses it touched, their active seats)
     touched: list[int] = field(default_factory=list)
     seats: dict[str, int] = field(default_factory=dict)
+    # keylight: how many runs over the whole bench draw never-touched licenses (the cold
+    # start, activate_cold at each level); each may take its share of the seeded ones, so
+    # a fast early level cannot leave none for the later ones. 0: no shares.
+    cold_shares: int = 0
+
+    def budget(self, scenario: str, requests: int, seeded: int) -> int:
+        """Steps ``scenario`` may take at most: ``requests``, or fewer when each step takes
+        a never-touched license and the run's share of them is smaller."""
+        if not self.cold_shares or scenario not in FRESH_SCENARIOS:
+            return requests
+        return min(requests, max(1, seeded // self.cold_shares))
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self)))
@@ -353,18 +365,20 @@ async def run_plan(plan: LoadPlan) -> dict[str, Any]:
         assert plan.seed_path, "the keylight target needs the seed"
         state = KeylightState(Seed.load(Path(plan.seed_path)), rng, touched=plan.touched,
                               seats=plan.seats)
+        seeded = len(state.seed.licenses)
         if plan.cold_start:
             # Each step is two requests: a cold activation and a resident one.
             result["cold_start"] = await run_scenario(
                 plan.urls, f"{plan.target} cold_start c=1", keylight_step(state, "cold_start"),
-                1, plan.duration, max(1, plan.max_requests // 2), progress=plan.progress,
-                client=plan.client)
+                1, plan.duration, plan.budget("cold_start", max(1, plan.max_requests // 2), seeded),
+                progress=plan.progress, client=plan.client)
         for level in plan.levels:
             levels[str(level)] = {
                 scenario: await run_scenario(
                     plan.urls, f"{plan.target} {scenario} c={level}",
-                    keylight_step(state, scenario), level, plan.duration, plan.max_requests,
-                    progress=plan.progress, client=plan.client)
+                    keylight_step(state, scenario), level, plan.duration,
+                    plan.budget(scenario, plan.max_requests, seeded), progress=plan.progress,
+                    client=plan.client)
                 for scenario in plan.scenarios
             }
         result["active_instances_left"] = sum(state.seats.values())

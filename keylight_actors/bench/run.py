@@ -144,8 +144,11 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         common = {"levels": config.levels, "duration": config.duration,
                   "max_requests": config.max_requests, "progress": config.progress,
                   "client": config.client}
+        cold_shares = (int(config.cold_start)
+                       + len(config.levels) * ("activate_cold" in config.scenarios))
         keylight = {"target": "keylight", "urls": targets.keylight_urls,
-                    "seed_path": str(seed_path), "scenarios": config.scenarios}
+                    "seed_path": str(seed_path), "scenarios": config.scenarios,
+                    "cold_shares": cold_shares}
         # The cold-start scenario first, in a run of its own: it also warms the server up,
         # so the memory probe that follows it sees hosts that have served requests.
         warm_up = run_load(LoadPlan(**{**keylight, **common, "levels": [],

@@ -85,7 +85,10 @@ async def sweep(settings: Settings, seeded: Seed, *, progress: bool = True) -> d
                 await sample()
 
     await sample()
-    await asyncio.gather(*(worker(start) for start in range(SWEEP_CONCURRENCY)))
+    try:
+        await asyncio.gather(*(worker(start) for start in range(SWEEP_CONCURRENCY)))
+    finally:
+        await pool.close()
     await sample()
     bar.close(f"{touched:,} licenses touched")
     return {"touched": touched, "failures": failures, "cap": cap, "samples": samples,
