@@ -64,11 +64,14 @@ class HostActor:
     async def stats(self) -> dict[str, Any]:
         return await self.host.stats()
 
-    async def link_endpoint(self) -> LinkEndpoint:
+    async def link_endpoint(self) -> tuple[str, int, bytes]:
+        """Where this host's link listens, and its token (plain values: nothing of ours is
+        pickled across Ray)."""
         if self.link is None:
             self.link = HostLinkServer(self.host.handle_batch,
                                        bind_host=ray.util.get_node_ip_address())
-        return await self.link.endpoint()
+        endpoint = await self.link.endpoint()
+        return endpoint.host, endpoint.port, endpoint.token
 
     async def outlive(self) -> None:
         """Answers after a while: the ingress holds this call open to hear of the host's
@@ -105,7 +108,7 @@ def _batch_sender(handle: ray.actor.ActorHandle) -> Any:
 
 def _link_to(handle: ray.actor.ActorHandle) -> HostLink:
     async def endpoint() -> LinkEndpoint:
-        return await handle.link_endpoint.remote()  # type: ignore[no-any-return]
+        return LinkEndpoint(*await handle.link_endpoint.remote())
 
     async def outlive() -> None:
         call = handle.outlive.remote()
