@@ -41,6 +41,7 @@ _LENGTH = struct.Struct(">I")
 MAX_FRAME_BYTES = 64 * 2**20
 TOKEN_BYTES = 32
 CONNECT_TIMEOUT_SECONDS = 5.0
+HELLO_TIMEOUT_SECONDS = 5.0  # a peer that connects and says nothing is dropped by then
 CLOSED_BY_INGRESS = "closed by the ingress"
 
 HandleBatch = Callable[[list[bytes]], Awaitable[list[bytes]]]
@@ -84,9 +85,11 @@ def _is_batch(message: Any) -> bool:
 class HostLinkServer:
     """The host's side: answers the batches of every connected ingress."""
 
-    def __init__(self, handle_batch: HandleBatch, *, bind_host: str) -> None:
+    def __init__(self, handle_batch: HandleBatch, *, bind_host: str,
+                 hello_timeout: float = HELLO_TIMEOUT_SECONDS) -> None:
         self._handle_batch = handle_batch
         self._bind_host = bind_host
+        self._hello_timeout = hello_timeout
         self._token = secrets.token_bytes(TOKEN_BYTES)
         self._server: asyncio.Server | None = None
         self._starting = asyncio.Lock()
@@ -116,7 +119,8 @@ class HostLinkServer:
                      ) -> None:
         peer = writer.get_extra_info("peername")
         try:
-            hello = await _read_frame(reader, max_bytes=TOKEN_BYTES)
+            hello = await asyncio.wait_for(_read_frame(reader, max_bytes=TOKEN_BYTES),
+                                           self._hello_timeout)
             if not hmac.compare_digest(hello, self._token):
                 log.warning("host link: refused a connection from %s with a wrong token",
                             peer)
@@ -134,7 +138,11 @@ class HostLinkServer:
                 task.add_done_callback(self._answering.discard)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the ingress went away; batches under way still finish and commit
-        except ValueError as error:  # an over-long frame, or one that is not msgpack
+        except asyncio.TimeoutError:
+            log.warning("host link: %s connected but sent no token in %.0f s", peer,
+                        self._hello_timeout)
+        except (ValueError, TypeError, msgpack.UnpackException) as error:
+            # an over-long frame, or one that is not msgpack (or not a batch's shape)
             log.warning("host link: closing the connection from %s: %s", peer, error)
         finally:
             self._open.discard(writer)

@@ -199,6 +199,16 @@ async def test_a_connection_with_a_wrong_token_is_closed_without_an_answer(host)
     writer.close()
 
 
+async def test_a_peer_that_never_sends_its_token_is_dropped():
+    server = HostLinkServer(EchoHost().handle_batch, bind_host="127.0.0.1", hello_timeout=0.1)
+    endpoint = await server.endpoint()
+    reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+    assert await closed_by_peer(reader)
+    assert server.connections == 0
+    writer.close()
+    await server.close()
+
+
 async def test_an_over_long_token_frame_is_refused(host):
     echo, server = host
     endpoint = await server.endpoint()
@@ -212,6 +222,7 @@ async def test_an_over_long_token_frame_is_refused(host):
     msgpack.packb({"not": "a batch"}),
     msgpack.packb([1, ["text, not bytes"]]),
     msgpack.packb(["one", [b"x"]]),
+    msgpack.packb({(1, 2): "a map keyed by an array"}),
     b"\xc1 not msgpack",
 ])
 async def test_a_malformed_frame_closes_only_that_connection(host, body):
