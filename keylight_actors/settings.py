@@ -32,25 +32,17 @@ def _env_flag(name: str) -> bool:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-def _log_level(raw: str) -> str:
-    level = raw.strip().upper()
-    if level not in LOG_LEVELS:
-        raise ValueError(f"KEYLIGHT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
-                         f"got {raw!r}")
-    return level
-
-
 HOST_TRANSPORTS = ("link", "ray")
 
 
-def _host_transport(raw: str) -> str:
-    transport = raw.strip().lower()
-    if transport not in HOST_TRANSPORTS:
-        raise ValueError(f"KEYLIGHT_HOST_TRANSPORT must be one of {', '.join(HOST_TRANSPORTS)}, "
-                         f"got {raw!r}")
-    return transport
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``, read in any case and with stray spaces."""
+    raw = os.environ.get(name) or default
+    by_folded = {choice.casefold(): choice for choice in choices}
+    choice = by_folded.get(raw.strip().casefold())
+    if choice is None:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return choice
 
 
 def default_data_dir() -> Path:
@@ -140,12 +132,12 @@ class Settings:
             db_pool_size=_env_int("KEYLIGHT_DB_POOL_SIZE", 4),
             host_batch_max=_env_int("KEYLIGHT_HOST_BATCH_MAX", 64),
             host_batches_in_flight=_env_int("KEYLIGHT_HOST_BATCHES_IN_FLIGHT", 1),
-            host_transport=_host_transport(env.get("KEYLIGHT_HOST_TRANSPORT", "link")),
+            host_transport=_env_choice("KEYLIGHT_HOST_TRANSPORT", "link", HOST_TRANSPORTS),
             commit_group_max=_env_int("KEYLIGHT_COMMIT_GROUP_MAX", 64),
             commits_in_flight=_env_int("KEYLIGHT_COMMITS_IN_FLIGHT", 1),
             lookup_failures_per_address=_env_int("KEYLIGHT_LOOKUP_FAILURES_PER_ADDRESS", 20),
             lookup_lockout_seconds=_env_int("KEYLIGHT_LOOKUP_LOCKOUT_SECONDS", 900),
-            log_level=_log_level(env.get("KEYLIGHT_LOG_LEVEL", "INFO")),
+            log_level=_env_choice("KEYLIGHT_LOG_LEVEL", "INFO", LOG_LEVELS),
         )
 
     @property
