@@ -132,10 +132,12 @@ class HostPool:
         self.kind = kind
         self.names = [host_name(kind, index) for index in range(count)]
         self.handles = [get_or_create_host(kind, index, settings) for index in range(count)]
-        self.links = ([_link_to(handle) for handle in self.handles]
-                      if settings.host_transport == "link" else [])
-        senders = ([link.send for link in self.links] if self.links
-                   else [_batch_sender(handle) for handle in self.handles])
+        if settings.host_transport == "link":
+            self.links = [_link_to(handle) for handle in self.handles]
+            senders = [link.send for link in self.links]
+        else:
+            self.links = []
+            senders = [_batch_sender(handle) for handle in self.handles]
         self.batchers: list[Coalescer[bytes, bytes]] = [
             Coalescer(send, max_batch=settings.host_batch_max,
                       max_in_flight=settings.host_batches_in_flight)
