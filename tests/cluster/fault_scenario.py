@@ -41,6 +41,11 @@ LICENSE_HOSTS = 4
 RESULT_MARK = "FAULT-SCENARIO-RESULT "
 
 
+def stage(what: str) -> None:
+    """Where the scenario is, on stderr: a scenario that hangs says where."""
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -121,7 +126,9 @@ async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
             nonlocal fault_time
             await asyncio.sleep(FAULT_AT_SECONDS)
             fault_time = time.monotonic() - started
+            stage("injecting the fault")
             await asyncio.to_thread(fault)
+            stage("fault injected")
 
         await asyncio.gather(faulter(), *(worker() for _ in range(CONCURRENCY)))
     return results, fault_time
@@ -129,6 +136,7 @@ async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
 
 def main() -> None:
     database_url, kind = sys.argv[1], sys.argv[2]
+    stage(f"starting a three-node cluster for the {kind} scenario")
     cluster, workers = start_cluster()
     port = free_port()
     token = "kop_" + secrets.token_hex(16)
@@ -138,16 +146,20 @@ def main() -> None:
     from keylight_actors.server import prepare_database
 
     prepare_database(settings, announce=lambda _: None)
+    stage("deploying the app")
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build_app(settings, ray_actor_options={"resources": {"head": 0.01}}),
               name="keylight", route_prefix="/")
     base_url = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=base_url, timeout=30) as http:
+        stage("creating the tenant and seeding licenses")
         tenant_id, sdk_key, management_token, hot, cold = set_up_shop(http, token,
                                                                       database_url)
+        stage("driving activations; the fault comes at 5 s")
         results, fault_time = asyncio.run(drive(
             base_url, tenant_id, sdk_key, hot, cold,
             lambda: inject_fault(kind, cluster, workers)))
+        stage(f"load done: {len(results)} answers; reading the licenses")
         manage = {"Authorization": f"Bearer {management_token}"}
         before_restart = http.get(f"/api/{tenant_id}/licenses?limit=200", headers=manage).json()
 
@@ -165,6 +177,7 @@ def main() -> None:
             (tenant_id,))]
 
     # Restart the whole server: Serve and every host go, then come back on the same data.
+    stage("restarting the whole server")
     serve.shutdown()
     for n in range(LICENSE_HOSTS):
         ray.kill(ray.get_actor(host_name("license", n), namespace=NAMESPACE), no_restart=True)
@@ -172,6 +185,7 @@ def main() -> None:
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build_app(settings, ray_actor_options={"resources": {"head": 0.01}}),
               name="keylight", route_prefix="/")
+    stage("reading the licenses after the restart")
     with httpx.Client(base_url=base_url, timeout=30) as http:
         after_restart = http.get(f"/api/{tenant_id}/licenses?limit=200",
                                  headers={"Authorization": f"Bearer {management_token}"}).json()

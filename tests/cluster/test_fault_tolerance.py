@@ -17,13 +17,25 @@ from tests.cluster.fault_scenario import RESULT_MARK
 from tests.conftest import fresh_database
 
 REPO = Path(__file__).resolve().parents[2]
+SCENARIO_TIMEOUT_SECONDS = 600
+
+
+def _text(output: bytes | str | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
 
 
 def run_scenario(postgres_admin_url: str, kind: str) -> dict:
     with fresh_database(postgres_admin_url) as database_url:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.cluster.fault_scenario", database_url, kind],
-            cwd=REPO, capture_output=True, text=True, timeout=600)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.cluster.fault_scenario", database_url, kind],
+                cwd=REPO, capture_output=True, text=True, timeout=SCENARIO_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as stuck:
+            # The scenario announces each stage on stderr: say where it stopped.
+            pytest.fail(f"the {kind} scenario ran past {SCENARIO_TIMEOUT_SECONDS} s; its "
+                        f"last words:\n{_text(stuck.stderr)[-3000:]}")
     assert done.returncode == 0, done.stderr[-3000:]
     [line] = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
     return json.loads(line[len(RESULT_MARK):])
