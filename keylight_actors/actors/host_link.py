@@ -63,9 +63,12 @@ class LinkEndpoint:
     token: bytes
 
 
+def _raw_frame(data: bytes) -> bytes:
+    return _LENGTH.pack(len(data)) + data
+
+
 def _frame(body: Any) -> bytes:
-    packed = msgpack.packb(body, use_bin_type=True)
-    return _LENGTH.pack(len(packed)) + packed
+    return _raw_frame(msgpack.packb(body, use_bin_type=True))
 
 
 async def _read_frame(reader: asyncio.StreamReader, max_bytes: int = MAX_FRAME_BYTES
@@ -252,7 +255,7 @@ class HostLink:
             except (OSError, asyncio.TimeoutError) as error:
                 raise LinkLost(f"cannot reach the host at {endpoint.host}:{endpoint.port}: "
                                f"{type(error).__name__}") from error
-            writer.write(_LENGTH.pack(len(endpoint.token)) + endpoint.token)
+            writer.write(_raw_frame(endpoint.token))
             connection = _Connection(reader, writer, self._forget)
             self._connection = connection
             self.connects += 1
