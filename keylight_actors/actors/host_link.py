@@ -264,8 +264,9 @@ class HostLink:
             return connection
 
     def _forget(self, connection: _Connection) -> None:
-        if self._connection is connection:
-            self._connection = None
+        if self._connection is not connection:
+            return  # an older connection: the current one and its watch stay
+        self._connection = None
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
