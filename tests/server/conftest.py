@@ -152,9 +152,21 @@ def unique_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
+_issued_key_prefixes: set[str] = set()
+
+
 def unique_key_prefix() -> str:
+    """A prefix no other product of this run holds.
+
+    Prefixes are unique across all tenants and there are only 32**4 of them, so random
+    draws alone collide within a run of a few hundred products (a CI run once did).
+    """
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(4))
+    while True:
+        prefix = "".join(secrets.choice(alphabet) for _ in range(4))
+        if prefix not in _issued_key_prefixes:
+            _issued_key_prefixes.add(prefix)
+            return prefix
 
 
 @pytest.fixture
