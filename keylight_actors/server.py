@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 
+from .actors.named_actor import NAMESPACE
 from .bootstrap import resolve_settings
 from .settings import Settings
 from .store.migrate import apply_migrations
@@ -51,7 +52,7 @@ def _serve_until_stopped(settings: Settings, announce) -> None:
 
     # Without KEYLIGHT_RAY_ADDRESS: a fresh local instance, never a cluster left running by
     # someone else on this machine.
-    ray.init(address=settings.ray_address or "local", namespace="keylight",
+    ray.init(address=settings.ray_address or "local", namespace=NAMESPACE,
              configure_logging=False)
     # Fixed once here, so every ingress replica routes over the same pool of hosts even if
     # one restarts when the cluster has fewer CPUs.

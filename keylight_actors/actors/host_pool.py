@@ -15,12 +15,12 @@ from .coalescer import Coalescer
 from .host_link import HostLink, HostLinkServer, LinkEndpoint, LinkLost
 from .license_host import LicenseHost
 from .messages import encode_command, unwrap_reply
+from .named_actor import durable_actor_options
 from .rendezvous import owner_index
 from .tenant_host import TenantHost
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "keylight"
 HOST_CONCURRENCY = 1000
 OUTLIVE_SECONDS = 300
 HOST_FAILURES = (ActorDiedError, ActorUnavailableError, RayActorError, LinkLost)
@@ -86,12 +86,7 @@ def get_or_create_host(kind: str, index: int, settings: Settings) -> ray.actor.A
     actor_class = ray.remote(HostActor)
     name = host_name(kind, index)
     return actor_class.options(
-        name=name,
-        namespace=NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-        max_restarts=-1,
-        max_task_retries=0,
+        **durable_actor_options(name),
         max_concurrency=HOST_CONCURRENCY,
         num_cpus=0,
         # Spread hosts over the cluster's nodes: losing a node loses only its share.

@@ -40,10 +40,10 @@ from ..store.webhook_deliveries import (
     release_claims,
     seconds_until_next_due,
 )
+from .named_actor import durable_actor_options
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "keylight"
 DISPATCHER_PREFIX = "webhook-dispatcher"
 RECONNECT_SECONDS = 1.0
 MIN_WAIT_SECONDS = 0.05
@@ -265,13 +265,6 @@ def get_or_create_dispatchers(settings: Settings) -> list[ray.actor.ActorHandle]
     handles = []
     for index in range(max(1, settings.webhook_dispatchers)):
         name = dispatcher_name(index)
-        handles.append(actor_class.options(
-            name=name,
-            namespace=NAMESPACE,
-            lifetime="detached",
-            get_if_exists=True,
-            max_restarts=-1,
-            max_task_retries=0,
-            num_cpus=0,
-        ).remote(settings, name))
+        handles.append(actor_class.options(**durable_actor_options(name), num_cpus=0)
+                       .remote(settings, name))
     return handles

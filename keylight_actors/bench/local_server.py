@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from ..actors.named_actor import NAMESPACE
 from ..bootstrap import resolve_settings
 from ..domain.credentials import OPERATOR_TOKEN_PREFIX, generate_credential, hash_credential
 from ..settings import Settings
@@ -153,7 +154,7 @@ def _serve(settings: Settings, token: str, announce: Any) -> Iterator[LocalServe
     assert settings.database_url
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
     # A fresh local instance: never attach to another Ray that happens to run here.
-    ray.init(address="local", namespace="keylight", include_dashboard=False,
+    ray.init(address="local", namespace=NAMESPACE, include_dashboard=False,
              configure_logging=False, log_to_driver=False)
     try:
         proxy_port = free_port()
@@ -188,7 +189,7 @@ def license_host_memory() -> dict[str, Any]:
     import psutil
     import ray
 
-    from ..actors.host_pool import NAMESPACE, host_name
+    from ..actors.host_pool import host_name
 
     hosts = []
     index = 0

@@ -25,7 +25,8 @@ import ray
 from ray import serve
 from ray.cluster_utils import Cluster
 
-from keylight_actors.actors.host_pool import NAMESPACE, host_name
+from keylight_actors.actors.host_pool import host_name
+from keylight_actors.actors.named_actor import NAMESPACE
 from keylight_actors.api.deployment import build_app
 from keylight_actors.settings import Settings
 from keylight_actors.store.encryption import generate_master_key

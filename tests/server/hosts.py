@@ -11,7 +11,8 @@ import httpx
 import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError
 
-from keylight_actors.actors.host_pool import NAMESPACE, host_name
+from keylight_actors.actors.host_pool import host_name
+from keylight_actors.actors.named_actor import NAMESPACE
 from keylight_actors.actors.rendezvous import owner_index
 from keylight_actors.settings import Settings
 

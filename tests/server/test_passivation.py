@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import ray
 
-from keylight_actors.actors.host_pool import NAMESPACE
 from keylight_actors.actors.messages import encode_command, unwrap_reply
+from keylight_actors.actors.named_actor import NAMESPACE
 from keylight_actors.domain.license_key import hash_license_key
 from tests.seeding import seed_licenses
 

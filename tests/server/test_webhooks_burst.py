@@ -9,7 +9,8 @@ import psycopg
 import ray
 from psycopg.rows import dict_row
 
-from keylight_actors.actors.webhook_dispatcher import NAMESPACE, dispatcher_name
+from keylight_actors.actors.named_actor import NAMESPACE
+from keylight_actors.actors.webhook_dispatcher import dispatcher_name
 from keylight_actors.store.events import OutboundEvent, insert_event
 
 from .conftest import WEBHOOK_CONCURRENCY

@@ -11,7 +11,8 @@ import time
 import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError
 
-from keylight_actors.actors.webhook_dispatcher import NAMESPACE, dispatcher_name
+from keylight_actors.actors.named_actor import NAMESPACE
+from keylight_actors.actors.webhook_dispatcher import dispatcher_name
 
 from .test_webhooks_events import documented_verify, hook
 from .webhook_receiver import wait_for_delivery
