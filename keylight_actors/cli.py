@@ -144,7 +144,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     config = BenchConfig(licenses=args.licenses, tenants=args.tenants, levels=args.concurrency,
                          duration=args.duration, max_requests=args.max_requests,
                          progress=not args.no_progress, client=args.client,
-                         sweep=args.sweep)
+                         sweep=args.sweep, rounds=args.rounds,
+                         round_seconds=args.round_seconds)
     token = args.operator_token or os.environ.get("KEYLIGHT_ADMIN_TOKEN") or None
     database_url = args.database_url or os.environ.get("KEYLIGHT_DATABASE_URL") or None
 
@@ -255,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sweep", action="store_true",
                        help="also touch every seeded license once through the license hosts, "
                             "sampling their memory (is it flat once the caps fill?)")
+    bench.add_argument("--rounds", type=int, default=3,
+                       help="after the main run, rounds that measure activation, the no-op "
+                            "and the plain baseline in turn at 32 clients (or the highest "
+                            "level); their median ratios are steadier than one pass (0: none)")
+    bench.add_argument("--round-seconds", type=float, default=5.0,
+                       help="seconds per target and round")
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench.set_defaults(run=cmd_bench)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -20,10 +21,11 @@ from typing import Any
 
 import psycopg
 
+from .alternation import Alternation
 from .baselines import PLAIN_POOL_SIZE, PlainBaseline, drop_plain_table
 from .errors import BenchFailed
 from .load import KEYLIGHT_SCENARIOS, LoadPlan
-from .report import build_report
+from .report import TARGET_LEVEL, build_report
 from .seed import Seed, seed
 
 LOAD_SLACK_SECONDS = 120.0
@@ -42,6 +44,9 @@ class BenchConfig:
     progress: bool = True
     sweep: bool = False  # touch every seeded license once, sampling the hosts' memory
     client: str = "raw"  # the load generator's HTTP client: raw (lean) or httpx
+    # After the main run: rounds taking activation and both baselines in turn (alternation)
+    rounds: int = 0
+    round_seconds: float = 5.0
 
     def check(self) -> None:
         if self.licenses < 1 or self.tenants < 1:
@@ -54,6 +59,10 @@ class BenchConfig:
             raise BenchFailed("--max-requests must be at least 1")
         if self.client not in {"raw", "httpx"}:
             raise BenchFailed("--client is raw or httpx")
+        if not 0 <= self.rounds <= 100:
+            raise BenchFailed("--rounds must be between 0 and 100")
+        if self.round_seconds <= 0 or self.round_seconds > 600:
+            raise BenchFailed("--round-seconds must be between 0 and 600 seconds")
 
 
 @dataclass
@@ -137,6 +146,7 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
     results: dict[str, Any] = {}
     memory = None
     sweep_result = None
+    alternated = None
     with tempfile.TemporaryDirectory(prefix="keylight-bench-") as scratch:
         workdir = Path(scratch)
         seed_path = workdir / "seed.json"
@@ -157,8 +167,7 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         results["keylight"] = run_load(LoadPlan(
             **keylight, **common, cold_start=False, touched=warm_up.pop("touched"),
             seats=warm_up.pop("seats")), workdir)
-        results["keylight"].pop("touched")
-        results["keylight"].pop("seats")
+        touched, seats = results["keylight"].pop("touched"), results["keylight"].pop("seats")
         if "cold_start" in warm_up:
             results["keylight"]["cold_start"] = warm_up["cold_start"]
         if before is not None and targets.memory_probe and targets.memory_growth:
@@ -168,16 +177,33 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
                 announce("memory sweep: not measured (only when the bench starts the server)")
             else:
                 sweep_result = targets.sweep(seeded)
+        noop_plan = None
         if targets.noop_urls:
-            results["serve_noop"] = run_load(LoadPlan(
-                target="serve_noop", urls=targets.noop_urls, path="/", **common), workdir)
+            noop_plan = LoadPlan(target="serve_noop", urls=targets.noop_urls, path="/",
+                                 **common)
+            results["serve_noop"] = run_load(noop_plan, workdir)
         else:
             announce("Serve no-op baseline: not measured (no --noop-url)")
         try:
             with PlainBaseline(targets.database_url, pool_size=config.plain_pool_size) as plain:
-                results["uvicorn_postgres"] = run_load(LoadPlan(
-                    target="uvicorn_postgres", urls=[plain.url],
-                    key_space=max(config.licenses, 1000), **common), workdir)
+                plain_plan = LoadPlan(target="uvicorn_postgres", urls=[plain.url],
+                                      key_space=max(config.licenses, 1000), **common)
+                results["uvicorn_postgres"] = run_load(plain_plan, workdir)
+                if config.rounds:
+                    level = TARGET_LEVEL if TARGET_LEVEL in config.levels else max(config.levels)
+
+                    def for_rounds(plan: LoadPlan) -> LoadPlan:
+                        return dataclasses.replace(plan, levels=[level],
+                                                   duration=config.round_seconds)
+
+                    alternated = Alternation(
+                        level, config.round_seconds,
+                        keylight=for_rounds(LoadPlan(
+                            **{**keylight, "scenarios": ["activate"]}, **common,
+                            cold_start=False, touched=touched, seats=seats)),
+                        noop=for_rounds(noop_plan) if noop_plan else None,
+                        plain=for_rounds(plain_plan),
+                    ).run(config.rounds, lambda plan: run_load(plan, workdir), announce)
         finally:
             drop_plain_table(targets.database_url)
     meta = {
@@ -198,7 +224,7 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         **_database_facts(targets.database_url),
         **_versions(),
     }
-    return build_report(meta, results, config.levels, memory, sweep_result)
+    return build_report(meta, results, config.levels, memory, sweep_result, alternated)
 
 
 def run_bench(config: BenchConfig, *, url: str | None, noop_url: str | None,

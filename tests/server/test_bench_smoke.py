@@ -24,7 +24,8 @@ from keylight_actors.cli import build_parser
 from .conftest import SECRETS_SEEN
 
 # Enough licenses that the cold scenarios (at most 100 + 200 first touches) never run out.
-TINY = BenchConfig(licenses=400, tenants=2, levels=[4], duration=2.0, max_requests=200)
+TINY = BenchConfig(licenses=400, tenants=2, levels=[4], duration=2.0, max_requests=200,
+                   rounds=2, round_seconds=1.0)
 
 
 @pytest.fixture
@@ -87,7 +88,12 @@ def test_bench_runs_every_piece_at_tiny_sizes(base_url, settings, database_url, 
                            "cold_activation_vs_serve_noop",
                            "cold_activation_vs_uvicorn_postgres"}
     assert all(value > 0 for value in ratios.values())
-    assert len(report["targets"]) == 8
+    alternated = report["alternated"]
+    assert alternated["level"] == 4 and len(alternated["rounds"]) == 2
+    for found in alternated["rounds"]:
+        assert min(found["activation"], found["serve_noop"], found["uvicorn_postgres"]) > 0
+    assert all(value > 0 for value in alternated["median"].values())
+    assert len(report["targets"]) == 10
     # Without --sweep the memory-flatness target says how to measure it.
     assert report["targets"][-1]["met"] is None
     assert "--sweep" in report["targets"][-1]["note"]
@@ -98,7 +104,8 @@ def test_bench_runs_every_piece_at_tiny_sizes(base_url, settings, database_url, 
     assert report["meta"]["licenses"] == TINY.licenses
 
     table = format_report(report)
-    for word in ("keylight", "serve_noop", "uvicorn_postgres", "act/noop", "issue 7 targets"):
+    for word in ("keylight", "serve_noop", "uvicorn_postgres", "act/noop", "issue 7 targets",
+                 "alternated rounds", "median of 2 alternated rounds"):
         assert word in table
     path = tmp_path / "bench.json"
     write_json(report, path)
@@ -139,9 +146,11 @@ def test_bench_refuses_anything_but_loopback():
 def test_bench_command_line():
     args = build_parser().parse_args(
         ["bench", "--licenses", "500", "--concurrency", "1,8,32", "--duration", "3",
-         "--max-requests", "1000", "--json", "out.json"])
+         "--max-requests", "1000", "--json", "out.json", "--rounds", "5",
+         "--round-seconds", "2"])
     assert (args.licenses, args.concurrency, args.duration, args.max_requests, args.json) == (
         500, [1, 8, 32], 3.0, 1000, "out.json")
+    assert (args.rounds, args.round_seconds) == (5, 2.0)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["bench", "--concurrency", "0,8"])
 
