@@ -82,6 +82,12 @@ def ratios(results: Mapping[str, Any], levels: Iterable[int]) -> dict[str, dict[
     return table
 
 
+def target_level(levels: Iterable[int]) -> int:
+    """The level the targets are judged at: 32 clients, or the highest level measured."""
+    levels = list(levels)
+    return TARGET_LEVEL if TARGET_LEVEL in levels else max(levels)
+
+
 def _target(name: str, wanted: str, measured: float | None, met: bool | None,
             note: str = "") -> dict[str, Any]:
     return {"target": name, "wanted": wanted, "measured": measured, "met": met, "note": note}
@@ -93,7 +99,7 @@ def targets(results: Mapping[str, Any], levels: list[int],
             alternated: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The issue's speed targets, judged at 32 clients (or the highest level measured);
     with alternated rounds, the activation ratios are judged once more on their medians."""
-    level = TARGET_LEVEL if TARGET_LEVEL in levels else max(levels)
+    level = target_level(levels)
     at = f"at {level} clients"
     found = ratios(results, [level])[str(level)]
     activate = _scenario(results, "keylight", level, "activate")

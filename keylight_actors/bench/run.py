@@ -25,7 +25,7 @@ from .alternation import Alternation
 from .baselines import PLAIN_POOL_SIZE, PlainBaseline, drop_plain_table
 from .errors import BenchFailed
 from .load import KEYLIGHT_SCENARIOS, LoadPlan
-from .report import TARGET_LEVEL, build_report
+from .report import build_report, target_level
 from .seed import Seed, seed
 
 LOAD_SLACK_SECONDS = 120.0
@@ -190,20 +190,10 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
                                       key_space=max(config.licenses, 1000), **common)
                 results["uvicorn_postgres"] = run_load(plain_plan, workdir)
                 if config.rounds:
-                    level = TARGET_LEVEL if TARGET_LEVEL in config.levels else max(config.levels)
-
-                    def for_rounds(plan: LoadPlan) -> LoadPlan:
-                        return dataclasses.replace(plan, levels=[level],
-                                                   duration=config.round_seconds)
-
-                    alternated = Alternation(
-                        level, config.round_seconds,
-                        keylight=for_rounds(LoadPlan(
-                            **{**keylight, "scenarios": ["activate"]}, **common,
-                            cold_start=False, touched=touched, seats=seats)),
-                        noop=for_rounds(noop_plan) if noop_plan else None,
-                        plain=for_rounds(plain_plan),
-                    ).run(config.rounds, lambda plan: run_load(plan, workdir), announce)
+                    resident = LoadPlan(**{**keylight, "scenarios": ["activate"]}, **common,
+                                        cold_start=False, touched=touched, seats=seats)
+                    alternated = _alternate(config, resident, noop_plan, plain_plan, workdir,
+                                            announce)
         finally:
             drop_plain_table(targets.database_url)
     meta = {
@@ -225,6 +215,21 @@ def measure(config: BenchConfig, targets: Targets, *, announce: Any = print
         **_versions(),
     }
     return build_report(meta, results, config.levels, memory, sweep_result, alternated)
+
+
+def _alternate(config: BenchConfig, resident: LoadPlan, noop: LoadPlan | None,
+               plain: LoadPlan, workdir: Path, announce: Any) -> dict[str, Any]:
+    """The alternated rounds (``alternation``): each plan cut down to the target level and
+    ``round_seconds``; ``resident`` activates licenses the main run left resident."""
+    level = target_level(config.levels)
+
+    def for_rounds(plan: LoadPlan) -> LoadPlan:
+        return dataclasses.replace(plan, levels=[level], duration=config.round_seconds)
+
+    return Alternation(
+        level, config.round_seconds, keylight=for_rounds(resident),
+        noop=for_rounds(noop) if noop else None, plain=for_rounds(plain),
+    ).run(config.rounds, lambda plan: run_load(plan, workdir), announce)
 
 
 def run_bench(config: BenchConfig, *, url: str | None, noop_url: str | None,
