@@ -9,6 +9,7 @@ one license host). Prints one JSON line with what a user would check.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import os
 import random
@@ -40,6 +41,9 @@ LOAD_SECONDS = 30.0
 FAULT_AT_SECONDS = 5.0
 LICENSE_HOSTS = 4
 RESULT_MARK = "FAULT-SCENARIO-RESULT "
+# A scenario still running by then prints every thread's stack on stderr and exits, so a
+# hang says where it is stuck, not only which stage it reached.
+DEADLINE_SECONDS = 540
 
 
 def stage(what: str) -> None:
@@ -137,6 +141,7 @@ async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
 
 def main() -> None:
     database_url, kind = sys.argv[1], sys.argv[2]
+    faulthandler.dump_traceback_later(DEADLINE_SECONDS, exit=True)
     stage(f"starting a three-node cluster for the {kind} scenario")
     cluster, workers = start_cluster()
     port = free_port()
