@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 from .actors.named_actor import NAMESPACE
 from .bootstrap import resolve_settings
 from .settings import Settings
+from .stop_signal import StopSignal
 from .store.migrate import apply_migrations
 from .store.operator import ensure_operator_token
 
@@ -57,15 +56,13 @@ def _serve_until_stopped(settings: Settings, announce) -> None:
     # Fixed once here, so every ingress replica routes over the same pool of hosts even if
     # one restarts when the cluster has fewer CPUs.
     settings = settings.with_changes(license_hosts=license_host_count(settings))
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = StopSignal()
+    stop.install()
     try:
         serve.start(http_options={"host": settings.host, "port": settings.port})
         serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
         announce(f"Keylight is listening on http://{settings.host}:{settings.port}")
-        stop.wait()
-        announce("stopping")
+        announce(f"stopping ({stop.wait().name})")
     finally:
         if settings.ray_address is None:
             # Ctrl-C reaches the local raylet too; shutting Ray down ends Serve with it,
