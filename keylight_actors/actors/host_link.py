@@ -43,6 +43,9 @@ TOKEN_BYTES = 32
 CONNECT_TIMEOUT_SECONDS = 5.0
 HELLO_TIMEOUT_SECONDS = 5.0  # a peer that connects and says nothing is dropped by then
 CLOSED_BY_INGRESS = "closed by the ingress"
+# uvloop (the loop Ray runs async actors and Serve replicas on) raises RuntimeError on a
+# write to a transport that has just closed, where asyncio's own loop drops it silently.
+_WRITE_REFUSED = (RuntimeError, ConnectionError)
 
 HandleBatch = Callable[[list[bytes]], Awaitable[list[bytes]]]
 
@@ -178,9 +181,14 @@ class _Connection:
         if self.lost is not None:
             raise self.lost
         batch_id = next(self._ids)
+        try:
+            self._writer.write(_frame([batch_id, payloads]))
+        except _WRITE_REFUSED as error:
+            reason = f"the connection to the host was lost ({type(error).__name__})"
+            self.close(reason)
+            raise LinkLost(reason) from error
         future: asyncio.Future[list[bytes]] = asyncio.get_running_loop().create_future()
         self._pending[batch_id] = future
-        self._writer.write(_frame([batch_id, payloads]))
         try:
             return await future
         finally:
@@ -255,7 +263,12 @@ class HostLink:
             except (OSError, asyncio.TimeoutError) as error:
                 raise LinkLost(f"cannot reach the host at {endpoint.host}:{endpoint.port}: "
                                f"{type(error).__name__}") from error
-            writer.write(_raw_frame(endpoint.token))
+            try:
+                writer.write(_raw_frame(endpoint.token))
+            except _WRITE_REFUSED as error:
+                writer.close()
+                raise LinkLost(f"the host at {endpoint.host}:{endpoint.port} closed the "
+                               f"connection at once ({type(error).__name__})") from error
             connection = _Connection(reader, writer, self._forget)
             self._connection = connection
             self.connects += 1

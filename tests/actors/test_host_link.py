@@ -7,6 +7,7 @@ import struct
 
 import msgpack
 import pytest
+import uvloop
 
 from keylight_actors.actors.host_link import (
     HostBatchFailed,
@@ -171,6 +172,29 @@ async def test_the_hosts_death_as_ray_reports_it_fails_batches_even_with_the_soc
     assert await link.send([b"back"]) == [b"BACK"]
     assert link.connects == 2 and len(watches) == 4
     await link.close()
+
+
+@pytest.mark.parametrize("new_loop", [asyncio.new_event_loop, uvloop.new_event_loop],
+                         ids=["asyncio", "uvloop"])
+def test_a_send_racing_the_hosts_death_is_a_lost_link_on_either_event_loop(new_loop):
+    """The transport can close before the link's reader has run; a batch sent in between
+    must fail as a lost link (503), not with uvloop's RuntimeError (500). Ray runs Serve
+    replicas on uvloop."""
+
+    async def scenario() -> None:
+        server = HostLinkServer(EchoHost().handle_batch, bind_host="127.0.0.1")
+        link = link_to(server)
+        assert await link.send([b"before"]) == [b"BEFORE"]
+        link._connection._writer.transport.abort()  # what a reset from a killed host does
+        with pytest.raises(LinkLost):
+            await asyncio.wait_for(link.send([b"during"]), timeout=5)
+        assert await link.send([b"after"]) == [b"AFTER"]
+        assert link.connects == 2
+        await link.close()
+        await server.close()
+
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(scenario())
 
 
 async def test_an_unreachable_host_is_a_lost_link():

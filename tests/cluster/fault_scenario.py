@@ -106,8 +106,11 @@ def inject_fault(kind: str, cluster: Cluster, workers: list) -> str:
 
 
 async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
-                cold: list[str], fault) -> tuple[list[tuple[float, int, str | None, str]], float]:
+                cold: list[str], fault
+                ) -> tuple[list[tuple[float, int, str | None, str]], float, Counter[str]]:
     results: list[tuple[float, int, str | None, str]] = []
+    # What each failed answer said: a failure names its error code, not only its status.
+    failures: Counter[str] = Counter()
     started = time.monotonic()
     fault_time = 0.0
     limits = httpx.Limits(max_connections=CONCURRENCY)
@@ -124,8 +127,11 @@ async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
                         else None
                     results.append((time.monotonic() - started, answer.status_code, instance,
                                     key))
-                except httpx.HTTPError:
+                    if answer.status_code not in (200, 402):
+                        failures[f"{answer.status_code} {answer.text[:200]}"] += 1
+                except httpx.HTTPError as error:
                     results.append((time.monotonic() - started, 0, None, key))
+                    failures[f"0 {type(error).__name__}"] += 1
 
         async def faulter() -> None:
             nonlocal fault_time
@@ -136,7 +142,7 @@ async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
             stage("fault injected")
 
         await asyncio.gather(faulter(), *(worker() for _ in range(CONCURRENCY)))
-    return results, fault_time
+    return results, fault_time, failures
 
 
 def main() -> None:
@@ -162,7 +168,7 @@ def main() -> None:
         tenant_id, sdk_key, management_token, hot, cold = set_up_shop(http, token,
                                                                       database_url)
         stage("driving activations; the fault comes at 5 s")
-        results, fault_time = asyncio.run(drive(
+        results, fault_time, failures = asyncio.run(drive(
             base_url, tenant_id, sdk_key, hot, cold,
             lambda: inject_fault(kind, cluster, workers)))
         stage(f"load done: {len(results)} answers; reading the licenses")
@@ -198,6 +204,7 @@ def main() -> None:
 
     print(RESULT_MARK + json.dumps({
         "statuses": {str(code): count for code, count in statuses.items()},
+        "failures": dict(failures),
         "granted_missing_from_postgres": len(granted - stored),
         "max_active_per_license": max(per_license, default=0),
         "recovered_seconds_after_fault": round(last_failure - fault_time, 2),
