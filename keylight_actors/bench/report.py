@@ -270,9 +270,9 @@ def format_report(report: Mapping[str, Any]) -> str:
                       "the order reversed every other round), requests/s:"]
         for number, found in enumerate(alternated["rounds"], start=1):
             lines.append(
-                f"  round {number}: activation {found.get('activation', 0):,.0f}, "
+                f"  round {number}: activation {_fmt(found.get('activation'), '{:,.0f}')}, "
                 f"no-op {_fmt(found.get('serve_noop'), '{:,.0f}')}, "
-                f"plain {found.get('uvicorn_postgres', 0):,.0f}; act/noop "
+                f"plain {_fmt(found.get('uvicorn_postgres'), '{:,.0f}')}; act/noop "
                 f"{_fmt(found['activation_vs_serve_noop'])}, act/plain "
                 f"{_fmt(found['activation_vs_uvicorn_postgres'])}")
         median = alternated["median"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from keylight_actors.bench.alternation import Alternation, summarize_rounds
 from keylight_actors.bench.load import LoadPlan
+from keylight_actors.bench.report import build_report, format_report
 
 SCENARIO = {"keylight": "activate", "serve_noop": "noop", "uvicorn_postgres": "write"}
 
@@ -22,15 +23,19 @@ class LoadGenerator:
     """Answers each plan with the next throughput given for its target, as the load
     generator's result would, and keeps the order it was asked in."""
 
-    def __init__(self, rps: dict[str, list[float]]) -> None:
+    def __init__(self, rps: dict[str, list[float]], seats_run_out_in_round: int = 0) -> None:
         self.rps = {target: list(values) for target, values in rps.items()}
         self.asked: list[str] = []
         self.seats_seen: list[dict[str, int]] = []
+        self.seats_run_out_in_round = seats_run_out_in_round
 
     def __call__(self, plan: LoadPlan) -> dict[str, Any]:
         self.asked.append(plan.target)
-        result: dict[str, Any] = {"levels": {"32": {SCENARIO[plan.target]: {
-            "rps": self.rps[plan.target].pop(0)}}}}
+        measured: dict[str, Any] = {"rps": self.rps[plan.target].pop(0)}
+        if (plan.target == "keylight"
+                and len(self.seats_seen) + 1 == self.seats_run_out_in_round):
+            measured["stopped"] = ["no resident license with a free seat"]
+        result: dict[str, Any] = {"levels": {"32": {SCENARIO[plan.target]: measured}}}
         if plan.target == "keylight":
             self.seats_seen.append(dict(plan.seats))
             taken = len(self.seats_seen)
@@ -86,3 +91,28 @@ def test_an_even_number_of_rounds_reports_the_middle_two_averaged():
     found = summarize_rounds([{"activation": 900, "uvicorn_postgres": 1000},
                               {"activation": 1100, "uvicorn_postgres": 1000}], 32, 5.0)
     assert found["median"]["activation_vs_uvicorn_postgres"] == 1.0
+
+
+def test_a_round_whose_activation_ran_out_of_seats_is_left_out_of_the_activation_medians():
+    generator = LoadGenerator({"keylight": [1100, 1200, 0.0],
+                               "serve_noop": [2000, 2000, 2000],
+                               "uvicorn_postgres": [1000, 1000, 1000]},
+                              seats_run_out_in_round=3)
+    said: list[str] = []
+    found = alternation().run(3, generator, announce=said.append)
+    assert found["rounds"][2]["activation_vs_uvicorn_postgres"] is None
+    assert "activation" not in found["rounds"][2]
+    assert found["median"]["activation_vs_uvicorn_postgres"] == 1.15
+    assert "activation left out: no resident license with a free seat" in said[2]
+
+
+def test_the_printed_report_marks_an_activation_left_out_as_not_measured():
+    rounds = summarize_rounds([
+        {"activation": 1100.0, "serve_noop": 2000.0, "uvicorn_postgres": 1000.0},
+        {"serve_noop": 2000.0, "uvicorn_postgres": 1000.0},
+    ], 32, 5.0)
+    meta = {"licenses": 10, "tenants": 1, "duration": 5, "max_requests": 100, "cpus": 2}
+    printed = format_report(build_report(meta, {}, [32], alternated=rounds))
+    assert "round 2: activation n/a, no-op 2,000, plain 1,000; act/noop n/a, act/plain n/a" \
+        in printed
+    assert "median: act/noop 0.55, act/plain 1.10" in printed
