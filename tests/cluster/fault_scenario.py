@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import itertools
 import json
 import os
 import random
@@ -66,7 +67,32 @@ def start_cluster() -> tuple[Cluster, list]:
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False)
+    wait_until_spread_reaches_every_node(1 + len(workers))
     return cluster, workers
+
+
+@ray.remote(num_cpus=0, scheduling_strategy="SPREAD")
+class Probe:
+    def node(self) -> str:
+        return ray.get_runtime_context().get_node_id()
+
+
+def wait_until_spread_reaches_every_node(nodes: int, timeout: float = 60.0) -> None:
+    """A node the GCS has registered may not be in its scheduler's view yet, and hosts
+    created then would all land on the head (once seen in CI): wait until SPREAD places
+    actors on every node, as it will the hosts."""
+    deadline = time.monotonic() + timeout
+    for attempt in itertools.count(1):
+        probes = [Probe.remote() for _ in range(nodes)]
+        reached = set(ray.get([probe.node.remote() for probe in probes]))
+        for probe in probes:
+            ray.kill(probe)
+        if len(reached) == nodes:
+            stage(f"SPREAD reaches all {nodes} nodes (attempt {attempt})")
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"SPREAD reached {len(reached)} of {nodes} nodes in {timeout} s")
+        time.sleep(0.5)
 
 
 def set_up_shop(http: httpx.Client, token: str, database_url: str
@@ -93,16 +119,24 @@ def set_up_shop(http: httpx.Client, token: str, database_url: str
     return tenant_id, created["sdk_key"], created["management_token"], hot, cold
 
 
+def license_host_stats() -> list[dict]:
+    return [ray.get(ray.get_actor(host_name("license", n), namespace=NAMESPACE)
+                    .stats.remote()) for n in range(LICENSE_HOSTS)]
+
+
 def inject_fault(kind: str, cluster: Cluster, workers: list) -> str:
-    stats = [ray.get(ray.get_actor(host_name("license", n), namespace=NAMESPACE)
-                     .stats.remote()) for n in range(LICENSE_HOSTS)]
+    stats = license_host_stats()
     if kind == "host":
         os.kill(stats[0]["pid"], signal.SIGKILL)
         return stats[0]["name"]
     node_ids = {stat["node_id"] for stat in stats}
-    victim = next(node for node in workers if node.node_id in node_ids)
-    cluster.remove_node(victim, allow_graceful=False)
-    return victim.node_id
+    victims = [node for node in workers if node.node_id in node_ids]
+    if not victims:
+        # Not StopIteration from next(): raised in a thread, it never reaches the awaiting
+        # coroutine (asyncio cannot carry it), and the scenario hangs.
+        raise RuntimeError(f"no worker node holds a license host: {sorted(node_ids)}")
+    cluster.remove_node(victims[0], allow_graceful=False)
+    return victims[0].node_id
 
 
 async def drive(base_url: str, tenant_id: str, sdk_key: str, hot: list[str],
@@ -167,7 +201,9 @@ def main() -> None:
         stage("creating the tenant and seeding licenses")
         tenant_id, sdk_key, management_token, hot, cold = set_up_shop(http, token,
                                                                       database_url)
-        stage("driving activations; the fault comes at 5 s")
+        host_nodes = {stat["node_id"] for stat in license_host_stats()}
+        stage(f"driving activations; the fault comes at 5 s; license hosts on "
+              f"{len(host_nodes)} nodes")
         results, fault_time, failures = asyncio.run(drive(
             base_url, tenant_id, sdk_key, hot, cold,
             lambda: inject_fault(kind, cluster, workers)))
@@ -205,6 +241,7 @@ def main() -> None:
     print(RESULT_MARK + json.dumps({
         "statuses": {str(code): count for code, count in statuses.items()},
         "failures": dict(failures),
+        "nodes_holding_license_hosts": len(host_nodes),
         "granted_missing_from_postgres": len(granted - stored),
         "max_active_per_license": max(per_license, default=0),
         "recovered_seconds_after_fault": round(last_failure - fault_time, 2),
