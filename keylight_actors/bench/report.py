@@ -147,7 +147,8 @@ def targets(results: Mapping[str, Any], levels: list[int],
                           None if extra is None else extra <= COLD_P50_EXTRA_MS))
     per_entity = (memory or {}).get("bytes_per_entity")
     checks.append(_target(
-        "resident bytes per cached license entity (license hosts' RSS growth / entities)",
+        "resident bytes per cached license entity (license hosts' RSS growth / entities "
+        "over the load, each with the devices it gave them, up to 20)",
         f"<= {BYTES_PER_ENTITY}", per_entity,
         None if per_entity is None else per_entity <= BYTES_PER_ENTITY,
         "" if per_entity is not None else "measured only when the bench starts the server"))
