@@ -17,7 +17,11 @@ import ray.autoscaler
 import yaml
 
 from keylight_actors.deploy import SERVE_CONFIG
-from keylight_actors.deploy.wait_for_workers import alive_workers, wait_for_workers
+from keylight_actors.deploy.wait_for_workers import (
+    alive_workers,
+    wait_for_workers,
+    wait_until_spread_reaches,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_YAML = ROOT / "cluster.yaml"
@@ -204,6 +208,38 @@ def test_wait_for_workers_until_they_join_or_time_runs_out() -> None:
     assert not wait_for_workers(2, 12, lambda: [_node(True, head=True)],
                                 clock=lambda: now[0], sleep=sleep, report=lines.append)
     assert lines[-1].startswith("timed out")
+
+
+def test_after_the_workers_join_it_waits_until_ray_schedules_on_every_node() -> None:
+    # Ray lists a joined node as alive seconds before its scheduler places anything there.
+    now = [0.0]
+    placements = iter([{"head"}, {"head", "worker-1"}, {"head", "worker-1", "worker-2"}])
+    asked: list[int] = []
+    lines: list[str] = []
+
+    def probe(count: int) -> set[str]:
+        asked.append(count)
+        return next(placements)
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    assert wait_until_spread_reaches(3, 60, probe, clock=lambda: now[0], sleep=sleep,
+                                     report=lines.append)
+    assert asked == [3, 3, 3]
+    assert lines == ["SPREAD places actors on all 3 nodes (probe 3)"]
+
+
+def test_waiting_for_ray_to_schedule_everywhere_gives_up_at_the_timeout() -> None:
+    now = [0.0]
+    lines: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    assert not wait_until_spread_reaches(3, 2, lambda _: {"head"}, clock=lambda: now[0],
+                                         sleep=sleep, report=lines.append)
+    assert lines == ["timed out after 2 s: SPREAD placed actors on 1 of 3 nodes"]
 
 
 # -- what serve_app checks under `serve deploy`, and the pooler setting ---------------------

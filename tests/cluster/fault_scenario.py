@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
-import itertools
 import json
 import os
 import random
@@ -30,6 +29,7 @@ from ray.cluster_utils import Cluster
 from keylight_actors.actors.host_pool import host_name
 from keylight_actors.actors.named_actor import NAMESPACE
 from keylight_actors.api.deployment import build_app
+from keylight_actors.deploy.wait_for_workers import spread_probe, wait_until_spread_reaches
 from keylight_actors.settings import Settings
 from keylight_actors.store.encryption import generate_master_key
 from tests.seeding import seed_licenses
@@ -71,28 +71,11 @@ def start_cluster() -> tuple[Cluster, list]:
     return cluster, workers
 
 
-@ray.remote(num_cpus=0, scheduling_strategy="SPREAD")
-class Probe:
-    def node(self) -> str:
-        return ray.get_runtime_context().get_node_id()
-
-
-def wait_until_spread_reaches_every_node(nodes: int, timeout: float = 60.0) -> None:
-    """A node the GCS has registered may not be in its scheduler's view yet, and hosts
-    created then would all land on the head (once seen in CI): wait until SPREAD places
-    actors on every node, as it will the hosts."""
-    deadline = time.monotonic() + timeout
-    for attempt in itertools.count(1):
-        probes = [Probe.remote() for _ in range(nodes)]
-        reached = set(ray.get([probe.node.remote() for probe in probes]))
-        for probe in probes:
-            ray.kill(probe)
-        if len(reached) == nodes:
-            stage(f"SPREAD reaches all {nodes} nodes (attempt {attempt})")
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"SPREAD reached {len(reached)} of {nodes} nodes in {timeout} s")
-        time.sleep(0.5)
+def wait_until_spread_reaches_every_node(nodes: int) -> None:
+    """As ``serve deploy`` on a cluster waits (``deploy.wait_for_workers``): without it, CI
+    once had every license host on the head, Ray not yet scheduling on the new workers."""
+    if not wait_until_spread_reaches(nodes, 60.0, spread_probe, report=stage):
+        raise RuntimeError(f"Ray did not schedule on all {nodes} nodes in 60 s")
 
 
 def set_up_shop(http: httpx.Client, token: str, database_url: str
