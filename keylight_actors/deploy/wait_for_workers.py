@@ -63,7 +63,8 @@ def wait_until_spread_reaches(
     sleep: Callable[[float], None] = time.sleep,
     report: Callable[[str], None] = print,
 ) -> bool:
-    """Until ``spread_probe(nodes)`` (see ``spread_probe``) lands on ``nodes`` nodes."""
+    """Probes until ``spread_probe(nodes)`` lands on ``nodes`` distinct nodes (True), or
+    the timeout passes (False)."""
     deadline = clock() + timeout
     attempt = 0
     while True:
