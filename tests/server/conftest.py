@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from keylight_actors.actors.named_actor import NAMESPACE
 from keylight_actors.settings import Settings
 from keylight_actors.store.encryption import generate_master_key
 from tests.stripe_standin import StripeStandIn
@@ -96,7 +97,7 @@ def ray_session() -> Iterator[None]:
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # address="local": always a fresh instance, never a cluster another process left running.
-    ray.init(address="local", num_cpus=2, namespace="keylight", include_dashboard=False,
+    ray.init(address="local", num_cpus=2, namespace=NAMESPACE, include_dashboard=False,
              configure_logging=False, log_to_driver=False,
              _system_config={"metrics_report_interval_ms": 1000})
     yield
