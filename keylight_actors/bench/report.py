@@ -137,7 +137,7 @@ def targets(results: Mapping[str, Any], levels: list[int],
                 f"activation throughput (resident licenses) / {baseline}, median of "
                 f"{rounds} alternated rounds at {alternated['level']} clients",
                 f">= {bound}", median, at_least(median, bound),
-                "rounds: " + ", ".join(_fmt(found[key]) for found in alternated["rounds"])))
+                "rounds: " + ", ".join(_fmt(round_[key]) for round_ in alternated["rounds"])))
     cold = results.get("keylight", {}).get("cold_start", {}).get("ops", {})
     extra = None
     if cold.get("first_touch") and cold.get("second_touch"):
