@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -61,6 +61,10 @@ class EntityCache(Generic[E]):
             if gate.waiting == 0:
                 del self._gates[entity_id]
         self._enforce_cap()
+
+    def entities(self) -> Iterator[E]:
+        """The resident entities, least recently used first; not to be kept across awaits."""
+        return (entity for entity, _ in self._entries.values())
 
     def get(self, entity_id: str) -> E | None:
         entry = self._entries.get(entity_id)

@@ -200,16 +200,18 @@ def license_host_memory() -> dict[str, Any]:
             break
         stats = ray.get(handle.stats.remote())
         hosts.append({"name": stats["name"], "resident": stats["resident"],
-                      "max_entities": stats["max_entities"],
+                      "devices": stats["devices"], "max_entities": stats["max_entities"],
                       "rss": psutil.Process(stats["pid"]).memory_info().rss})
         index += 1
     return {"hosts": hosts, "resident": sum(host["resident"] for host in hosts),
+            "devices": sum(host["devices"] for host in hosts),
             "cap": sum(host["max_entities"] for host in hosts),
             "rss": sum(host["rss"] for host in hosts)}
 
 
 def memory_growth(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     entities = after["resident"] - before["resident"]
+    devices = after["devices"] - before["devices"]
     grown = after["rss"] - before["rss"]
     return {
         "license_hosts": len(after["hosts"]),
@@ -217,7 +219,10 @@ def memory_growth(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
         "rss_before_mib": round(before["rss"] / 2**20, 1),
         "rss_after_mib": round(after["rss"] / 2**20, 1),
         "bytes_per_entity": round(grown / entities) if entities > 0 else None,
+        "devices_added": devices,
+        "devices_per_entity": round(devices / entities, 1) if entities > 0 else None,
         "note": "RSS growth of the license hosts over the load, divided by the entities "
-                "resident at the end: an upper bound (it includes connection buffers and "
-                "allocator slack)",
+                "it added: with them the active devices the load added "
+                "(devices_per_entity for each entity added), connection buffers and "
+                "allocator slack",
     }

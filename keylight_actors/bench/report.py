@@ -146,9 +146,11 @@ def targets(results: Mapping[str, Any], levels: list[int],
                           f"<= {COLD_P50_EXTRA_MS:g}", extra,
                           None if extra is None else extra <= COLD_P50_EXTRA_MS))
     per_entity = (memory or {}).get("bytes_per_entity")
+    devices = (memory or {}).get("devices_per_entity")
     checks.append(_target(
         "resident bytes per cached license entity (license hosts' RSS growth / entities "
-        "over the load, each with the devices it gave them, up to 20)",
+        "over the load, with the active devices the load added: "
+        f"{_fmt(devices, '{:.1f}')} per entity)",
         f"<= {BYTES_PER_ENTITY}", per_entity,
         None if per_entity is None else per_entity <= BYTES_PER_ENTITY,
         "" if per_entity is not None else "measured only when the bench starts the server"))
@@ -256,7 +258,9 @@ def format_report(report: Mapping[str, Any]) -> str:
     if memory:
         lines += ["", f"license hosts: {memory['entities']:,} resident entities, RSS "
                       f"{memory['rss_before_mib']:.1f} -> {memory['rss_after_mib']:.1f} MiB, "
-                      f"≈ {_fmt(memory.get('bytes_per_entity'), '{:,.0f}')} bytes per entity"]
+                      f"≈ {_fmt(memory.get('bytes_per_entity'), '{:,.0f}')} bytes per entity "
+                      f"added, with {_fmt(memory.get('devices_per_entity'), '{:.1f}')} "
+                      "active devices added per entity"]
     sweep = report.get("sweep")
     if sweep:
         lines += ["", f"memory sweep: {sweep['touched']:,} licenses touched once "

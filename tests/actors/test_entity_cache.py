@@ -26,6 +26,15 @@ def test_the_least_recently_used_entity_leaves_first_when_over_the_cap():
     assert cache.evictions == 1
 
 
+def test_the_resident_entities_are_listed_least_recently_used_first():
+    cache: EntityCache[str] = EntityCache(max_entities=2, idle_seconds=60)
+    cache.put("a", "A")
+    cache.put("b", "B")
+    cache.get("a")
+    cache.put("c", "C")
+    assert list(cache.entities()) == ["A", "C"]
+
+
 def test_idle_entities_are_evicted_after_the_timeout():
     clock = Clock()
     cache: EntityCache[str] = EntityCache(max_entities=10, idle_seconds=60, clock=clock)

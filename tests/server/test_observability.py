@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import ray
 
+from keylight_actors.domain.license_key import hash_license_key
 from keylight_actors.observability import COUNTER_FLUSH_SECONDS, BufferedCounter
 
 
@@ -76,6 +77,23 @@ def test_each_request_is_logged_once_with_its_request_id_and_no_body(http, catal
                     break
         time.sleep(0.5)
     assert '"route": "/{tenant_id}/{product_id}/config"' in found
+
+
+async def test_a_license_hosts_stats_count_the_devices_its_resident_licenses_hold(
+    plain_license_hosts, make_catalog, tenant, mint
+):
+    host, _ = plain_license_hosts
+    catalog = make_catalog(tenant, activation_limit=10)
+    scope = {"tenant_id": tenant.tenant_id}
+    first, second = (hash_license_key(mint(catalog)["key"]) for _ in range(2))
+    for n in range(3):
+        await host.activate(first, **scope, name=f"device-{n}", machine_hash=f"{n}" * 64)
+    await host.activate(second, **scope, name="device-x", machine_hash="x" * 64)
+    assert (await host.stats())["devices"] == 4
+    await host.deactivate_instance(first, **scope,
+                                   instance_id=(await host.get(first, **scope))
+                                   ["instances"][0]["instance_id"], actor="test")
+    assert (await host.stats())["devices"] == 3
 
 
 def test_the_webhook_queue_depth_and_age_are_exported_while_deliveries_wait(
