@@ -27,12 +27,11 @@ def test_the_least_recently_used_entity_leaves_first_when_over_the_cap():
 
 
 def test_the_resident_entities_are_listed_least_recently_used_first():
-    cache: EntityCache[str] = EntityCache(max_entities=2, idle_seconds=60)
-    cache.put("a", "A")
-    cache.put("b", "B")
+    cache: EntityCache[str] = EntityCache(max_entities=3, idle_seconds=60)
+    for entity_id in "abc":
+        cache.put(entity_id, entity_id.upper())
     cache.get("a")
-    cache.put("c", "C")
-    assert list(cache.entities()) == ["A", "C"]
+    assert list(cache.entities()) == ["B", "C", "A"]
 
 
 def test_idle_entities_are_evicted_after_the_timeout():
