@@ -1,4 +1,5 @@
-"""Prometheus metrics through Ray's metrics API, and request logs carrying the request id."""
+"""Prometheus metrics through Ray's metrics API, request logs carrying the request id, and
+the statistics the license hosts report of themselves."""
 
 from __future__ import annotations
 
