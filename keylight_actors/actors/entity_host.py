@@ -177,6 +177,11 @@ class EntityHost(Generic[E]):
     def not_found(self, entity_id: str) -> NotFound:
         return NotFound(f"no {self.kind} {entity_id!r}")
 
+    def settled(self, committed: E) -> E:
+        """The committed draft as it stays resident; kinds whose drafts record their changes
+        drop them here."""
+        return committed
+
     async def entity(self, entity_id: str) -> E:
         """The resident entity, loaded from Postgres when it is not in memory."""
         cached = self.cache.get(entity_id)
@@ -246,7 +251,7 @@ class EntityHost(Generic[E]):
                     raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
                 WRITE_THROUGH_LATENCY.observe(time.perf_counter() - started,
                                               tags={"kind": self.kind})
-                self.cache.put(entity_id, draft)
+                self.cache.put(entity_id, self.settled(draft))
                 return result
         raise AssertionError("unreachable")
 

@@ -66,6 +66,10 @@ class LicenseHost(EntityHost[LicenseEntity]):
                         ) -> dict[str, LicenseEntity]:
         return await load_licenses(conn, entity_ids)
 
+    def settled(self, committed: LicenseEntity) -> LicenseEntity:
+        committed.settle()
+        return committed
+
     def not_found(self, entity_id: str) -> NotFound:
         # One answer for every unknown key, whoever asks (SDK or management API).
         return NotFound(LICENSE_NOT_FOUND, code="LICENSE_NOT_FOUND")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ..domain.license import Instance, LicenseEntity
+from ..domain.instance_set import Instance
+from ..domain.license import LicenseEntity
 
 
 def iso_time(unix_seconds: int | None) -> str | None:
@@ -40,5 +41,5 @@ def license_view(license_: LicenseEntity, *, with_instances: bool = False) -> di
         "reminted_from": license_.reminted_from,
     }
     if with_instances:
-        view["instances"] = [instance_view(item) for item in license_.instances.values()]
+        view["instances"] = [instance_view(item) for item in license_.instances]
     return view

@@ -3,17 +3,19 @@
 Every operation runs on a copy (see ``copy``); the host commits the copy's recorded
 changes to storage and only then keeps it, so a failed commit changes nothing.
 
-Hosts keep up to a hundred thousand of these in memory each, so the classes use slots.
+Hosts keep up to a hundred thousand of these in memory each, so the classes use slots, the
+instances are packed (``InstanceSet``) and a license kept after its commit holds no changes.
 """
 
 from __future__ import annotations
 
 import copy as shallow
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from .catalog import DEFAULT_CHURN_LIMIT_PER_DAY, KeyType
 from .errors import ActivationLimitReached, Conflict, NotFound, RateLimited
+from .instance_set import NO_INSTANCES, Instance, InstanceSet
 from .license_key import generate_license_key, hash_license_key, mask_license_key
 from .rate_limit import SlidingWindowLimit
 
@@ -24,14 +26,6 @@ class LicenseStatus(str, Enum):
     ACTIVE = "active"
     REVOKED = "revoked"
     REMINTED = "reminted"
-
-
-@dataclass(frozen=True, slots=True)
-class Instance:
-    instance_id: str
-    name: str
-    machine_hash: str | None
-    activated_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +63,8 @@ class LicenseEntity:
     expiry_announced: bool = False
     churn_limit_per_day: int = DEFAULT_CHURN_LIMIT_PER_DAY
     churn: SlidingWindowLimit | None = None
-    instances: dict[str, Instance] = field(default_factory=dict)
-    changes: list[LicenseChange] = field(default_factory=list)
+    instances: InstanceSet = NO_INSTANCES
+    changes: tuple[LicenseChange, ...] = ()
 
     @classmethod
     def mint(
@@ -108,10 +102,13 @@ class LicenseEntity:
 
     def copy(self) -> LicenseEntity:
         draft = shallow.copy(self)
-        draft.instances = dict(self.instances)
-        draft.changes = []
+        draft.changes = ()
         draft.churn = self.churn.copy() if self.churn is not None else None
         return draft
+
+    def settle(self) -> None:
+        """The recorded changes are stored: forget them (a resident license holds none)."""
+        self.changes = ()
 
     def is_expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -195,17 +192,17 @@ class LicenseEntity:
         Answers the instance and whether it is new.
         """
         if machine_hash is not None:
-            for instance in self.instances.values():
-                if instance.machine_hash == machine_hash:
-                    return instance, False
+            existing = self.instances.on_machine(machine_hash)
+            if existing is not None:
+                return existing, False
         if self.seats_used >= self.activation_limit:
             raise ActivationLimitReached(
                 f"activation limit of {self.activation_limit} reached",
             )
         self._count_churn(now)
         instance = Instance(new_instance_id, name, machine_hash, now)
-        self.instances[instance.instance_id] = instance
-        self.changes.append(InstanceAdded(instance))
+        self.instances = self.instances.adding(instance)
+        self.changes = (*self.changes, InstanceAdded(instance))
         return instance, True
 
     def churn_window(self) -> SlidingWindowLimit:
@@ -228,10 +225,11 @@ class LicenseEntity:
     def deactivate(self, instance_id: str, now: int, *, by_device: bool = False) -> Instance:
         """Free a seat; ``by_device`` (the SDK) counts against the churn limit, the vendor's
         own deactivation does not."""
-        if instance_id not in self.instances:
+        instance = self.instances.get(instance_id)
+        if instance is None:
             raise NotFound("no active instance with that id", code="INSTANCE_NOT_FOUND")
         if by_device:
             self._count_churn(now)
-        instance = self.instances.pop(instance_id)
-        self.changes.append(InstanceRemoved(instance_id, now, by_device))
+        self.instances = self.instances.removing(instance_id)
+        self.changes = (*self.changes, InstanceRemoved(instance_id, now, by_device))
         return instance

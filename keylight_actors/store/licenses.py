@@ -10,9 +10,9 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from ..domain.instance_set import Instance, InstanceSet
 from ..domain.license import (
     SECONDS_PER_DAY,
-    Instance,
     InstanceAdded,
     InstanceRemoved,
     LicenseEntity,
@@ -54,12 +54,11 @@ def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> L
         reminted_from=row["reminted_from"],
         expiry_announced=row["expiry_announced"],
         churn_limit_per_day=row["churn_limit_per_day"],
-        instances={
-            item["instance_id"]: Instance(
-                item["instance_id"], item["name"], item["machine_hash"], item["activated_at"]
-            )
+        instances=InstanceSet.of(
+            Instance(item["instance_id"], item["name"], item["machine_hash"],
+                     item["activated_at"])
             for item in instances
-        },
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -37,7 +38,7 @@ def minted(**terms) -> tuple[LicenseEntity, str]:
 
 
 def activate(license_: LicenseEntity, n: int, machine_hash: str | None = None):
-    return license_.activate(new_instance_id=f"i-{n}", name=f"device {n}",
+    return license_.activate(new_instance_id=str(uuid.UUID(int=n)), name=f"device {n}",
                              machine_hash=machine_hash, now=NOW)
 
 
@@ -77,7 +78,7 @@ def test_the_same_machine_gets_its_seat_back_without_taking_another():
     again, again_new = activate(license_, 2, "a" * 64)
     assert (is_new, again_new) == (True, False)
     assert again.instance_id == first.instance_id
-    assert license_.changes == [InstanceAdded(first)]
+    assert license_.changes == (InstanceAdded(first),)
 
 
 def test_without_machine_hash_every_activation_is_a_new_instance():
@@ -107,8 +108,15 @@ def test_a_copy_records_its_own_changes_and_leaves_the_original_alone():
     license_, _ = minted()
     draft = license_.copy()
     activate(draft, 1)
-    assert license_.seats_used == 0 and license_.changes == []
+    assert license_.seats_used == 0 and license_.changes == ()
     assert draft.seats_used == 1
+
+
+def test_a_settled_license_forgets_its_recorded_changes_but_keeps_its_devices():
+    license_, _ = minted()
+    first, _ = activate(license_, 1, "a" * 64)
+    license_.settle()
+    assert license_.changes == () and license_.instances.get(first.instance_id) == first
 
 
 def test_revoking_twice_changes_nothing_the_second_time():
@@ -143,7 +151,7 @@ def test_device_churn_beyond_the_daily_limit_is_rate_limited():
     license_.deactivate(first.instance_id, NOW + 1, by_device=True)
     activate(license_, 2, "b" * 64)
     with pytest.raises(RateLimited) as refused:
-        license_.deactivate("i-2", NOW + 2, by_device=True)
+        license_.deactivate(str(uuid.UUID(int=2)), NOW + 2, by_device=True)
     assert refused.value.retry_after == SECONDS_PER_DAY - 2
 
 
@@ -159,6 +167,6 @@ def test_the_vendor_deactivating_a_device_does_not_count_as_churn():
 def test_churn_comes_back_into_allowance_after_a_day():
     license_, _ = minted(activation_limit=2, churn_limit_per_day=1)
     activate(license_, 1, "a" * 64)
-    license_.activate(new_instance_id="i-2", name="later", machine_hash="b" * 64,
+    license_.activate(new_instance_id=str(uuid.UUID(int=2)), name="later", machine_hash="b" * 64,
                       now=NOW + SECONDS_PER_DAY)
     assert license_.seats_used == 2
