@@ -1,16 +1,16 @@
-"""InstanceSet: a license's active instances, packed one ``bytes`` record per device.
+"""InstanceSet: a license's active instances, packed into one ``bytes``.
 
 A host keeps up to a hundred thousand licenses resident, and a busy license carries several
 devices. Held as an ``Instance`` in a dict, a device cost ≈ 420 bytes (the object, its four
-fields as separate strings and an int, the dict slot); packed into one record it costs about
-a quarter of that. Records decode to ``Instance`` on the way out, so the license rules and
+fields as separate strings and an int, the dict slot); packed, an SDK device costs its 66
+bytes of record. Records decode to ``Instance`` on the way out, so the license rules and
 the views never see the packing. The set is immutable: a changed license holds a new one,
 and copying a license copies nothing.
 
-A record is the instance id's 16 UUID bytes, ``activated_at`` as a signed 64-bit integer,
-the machine hash, then the name's UTF-8 bytes to the end. A machine hash in the SDK's form
-(64 lowercase hex digits) packs to its 32 bytes; any other text is kept as it is, after its
-length.
+Each record follows its length: the instance id's 16 UUID bytes, ``activated_at`` as a
+signed 64-bit integer, the machine hash, then the name's UTF-8 bytes to the record's end.
+A machine hash in the SDK's form (64 lowercase hex digits) packs to its 32 bytes; any other
+text is kept as it is, after its length.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+_LENGTH = struct.Struct("<I")  # of the record that follows
 _HEAD = struct.Struct("<16sq")  # instance id, activated_at; then how the hash is kept
 _TEXT_LENGTH = struct.Struct("<I")
 _NO_HASH, _HEX_HASH, _TEXT_HASH = 0, 1, 2
@@ -38,64 +39,77 @@ class Instance:
 
 
 class InstanceSet:
-    __slots__ = ("_records",)
+    __slots__ = ("_count", "_packed")
 
-    def __init__(self, records: tuple[bytes, ...] = ()) -> None:
-        self._records = records
+    def __init__(self, packed: bytes = b"", count: int = 0) -> None:
+        self._packed = packed
+        self._count = count
 
     @classmethod
     def of(cls, instances: Iterable[Instance]) -> InstanceSet:
-        records = tuple(_encode(instance) for instance in instances)
-        return cls(records) if records else NO_INSTANCES
+        found = NO_INSTANCES
+        for instance in instances:
+            found = found.adding(instance)
+        return found
 
     def __len__(self) -> int:
-        return len(self._records)
+        return self._count
 
     def __iter__(self) -> Iterator[Instance]:
-        return (_decode(record) for record in self._records)
+        return (_decode(self._packed, start, end) for start, end in self._spans())
 
     def __contains__(self, instance_id: object) -> bool:
-        return isinstance(instance_id, str) and self._index_of(instance_id) is not None
+        return isinstance(instance_id, str) and self._span_of(instance_id) is not None
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, InstanceSet) and self._records == other._records
+        return isinstance(other, InstanceSet) and self._packed == other._packed
 
     def __hash__(self) -> int:
-        return hash(self._records)
+        return hash(self._packed)
 
     def __repr__(self) -> str:
         return f"InstanceSet({list(self)!r})"
 
     def get(self, instance_id: str) -> Instance | None:
-        index = self._index_of(instance_id)
-        return None if index is None else _decode(self._records[index])
+        span = self._span_of(instance_id)
+        return None if span is None else _decode(self._packed, *span)
 
     def on_machine(self, machine_hash: str) -> Instance | None:
         """The instance activated on this machine, if one is."""
-        packed = _pack_hash(machine_hash)
-        end = _HEAD.size + len(packed)
-        for record in self._records:
-            if record[_HEAD.size:end] == packed:
-                return _decode(record)
+        packed_hash = _pack_hash(machine_hash)
+        for start, end in self._spans():
+            if self._packed.startswith(packed_hash, start + _HEAD.size):
+                return _decode(self._packed, start, end)
         return None
 
     def adding(self, instance: Instance) -> InstanceSet:
-        return InstanceSet((*self._records, _encode(instance)))
+        record = _encode(instance)
+        return InstanceSet(self._packed + _LENGTH.pack(len(record)) + record, self._count + 1)
 
     def removing(self, instance_id: str) -> InstanceSet:
-        index = self._index_of(instance_id)
-        if index is None:
+        span = self._span_of(instance_id)
+        if span is None:
             return self
-        records = self._records[:index] + self._records[index + 1:]
-        return InstanceSet(records) if records else NO_INSTANCES
+        start, end = span
+        packed = self._packed[:start - _LENGTH.size] + self._packed[end:]
+        return InstanceSet(packed, self._count - 1) if packed else NO_INSTANCES
 
-    def _index_of(self, instance_id: str) -> int | None:
+    def _spans(self) -> Iterator[tuple[int, int]]:
+        """Where each record lies in the packed bytes."""
+        offset = 0
+        while offset < len(self._packed):
+            (length,) = _LENGTH.unpack_from(self._packed, offset)
+            start = offset + _LENGTH.size
+            offset = start + length
+            yield start, offset
+
+    def _span_of(self, instance_id: str) -> tuple[int, int] | None:
         id_bytes = _uuid_bytes(instance_id)
         if id_bytes is None:
             return None
-        for index, record in enumerate(self._records):
-            if record.startswith(id_bytes):
-                return index
+        for start, end in self._spans():
+            if self._packed.startswith(id_bytes, start):
+                return start, end
         return None
 
 
@@ -128,7 +142,8 @@ def _encode(instance: Instance) -> bytes:
     return head + _pack_hash(instance.machine_hash) + instance.name.encode(_UTF8, _LONE_SURROGATES)
 
 
-def _decode(record: bytes) -> Instance:
+def _decode(packed: bytes, start: int, end: int) -> Instance:
+    record = packed[start:end]
     id_bytes, activated_at = _HEAD.unpack_from(record)
     form = record[_HEAD.size]
     offset = _HEAD.size + 1
