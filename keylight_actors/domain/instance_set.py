@@ -2,8 +2,8 @@
 
 A host keeps up to a hundred thousand licenses resident, and a busy license carries several
 devices. Held as an ``Instance`` in a dict, a device cost ≈ 420 bytes (the object, its four
-fields as separate strings and an int, the dict slot); packed, an SDK device costs its 66
-bytes of record. Records decode to ``Instance`` on the way out, so the license rules and
+fields as separate strings and an int, the dict slot); packed, an SDK device costs 61 bytes
+and its name. Records decode to ``Instance`` on the way out, so the license rules and
 the views never see the packing. The set is immutable: a changed license holds a new one,
 and copying a license copies nothing.
 
@@ -20,9 +20,8 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-_LENGTH = struct.Struct("<I")  # of the record that follows
+_LENGTH = struct.Struct("<I")  # of the record, or the text hash, that follows
 _HEAD = struct.Struct("<16sq")  # instance id, activated_at; then how the hash is kept
-_TEXT_LENGTH = struct.Struct("<I")
 _NO_HASH, _HEX_HASH, _TEXT_HASH = 0, 1, 2
 # JSON can carry a lone surrogate ("\ud800"); it must come back out as it went in.
 _UTF8, _LONE_SURROGATES = "utf-8", "surrogatepass"
@@ -47,10 +46,11 @@ class InstanceSet:
 
     @classmethod
     def of(cls, instances: Iterable[Instance]) -> InstanceSet:
-        found = NO_INSTANCES
-        for instance in instances:
-            found = found.adding(instance)
-        return found
+        records = [_encode(instance) for instance in instances]
+        if not records:
+            return NO_INSTANCES
+        return cls(b"".join(_LENGTH.pack(len(record)) + record for record in records),
+                   len(records))
 
     def __len__(self) -> int:
         return self._count
@@ -131,7 +131,7 @@ def _pack_hash(machine_hash: str | None) -> bytes:
     if _HEX_DIGEST.fullmatch(machine_hash):
         return bytes((_HEX_HASH,)) + bytes.fromhex(machine_hash)
     text = machine_hash.encode(_UTF8, _LONE_SURROGATES)
-    return bytes((_TEXT_HASH,)) + _TEXT_LENGTH.pack(len(text)) + text
+    return bytes((_TEXT_HASH,)) + _LENGTH.pack(len(text)) + text
 
 
 def _encode(instance: Instance) -> bytes:
@@ -152,8 +152,8 @@ def _decode(packed: bytes, start: int, end: int) -> Instance:
         machine_hash = record[offset:offset + 32].hex()
         offset += 32
     elif form == _TEXT_HASH:
-        (length,) = _TEXT_LENGTH.unpack_from(record, offset)
-        offset += _TEXT_LENGTH.size
+        (length,) = _LENGTH.unpack_from(record, offset)
+        offset += _LENGTH.size
         machine_hash = record[offset:offset + length].decode(_UTF8, _LONE_SURROGATES)
         offset += length
     digits = id_bytes.hex()
