@@ -39,18 +39,20 @@ class Alternation:
         for index in range(rounds):
             order = [ACTIVATION, NOOP, PLAIN] if index % 2 == 0 else [PLAIN, NOOP, ACTIVATION]
             found: Round = {}
-            stopped: list[str] = []
+            left_out: list[str] = []
             for target in order:
-                rps = self._measure(target, run_load, stopped)
+                rps, reasons = self._measure(target, run_load)
+                left_out.extend(reasons)
                 if rps is not None:
                     found[target] = rps
             measured.append(found)
             announce(f"alternated round {index + 1}/{rounds}: " + ", ".join(
                 [f"{target} {rps:,.0f} rps" for target, rps in found.items()]
-                + [f"activation left out: {reason}" for reason in stopped]))
+                + [f"activation left out: {reason}" for reason in left_out]))
         return summarize_rounds(measured, self.level, self.seconds)
 
-    def _measure(self, target: str, run_load: RunLoad, stopped: list[str]) -> float | None:
+    def _measure(self, target: str, run_load: RunLoad) -> tuple[float | None, list[str]]:
+        """The target's requests per second, or None with the reasons it was left out."""
         if target == ACTIVATION:
             result = run_load(self.keylight)
             # The next round goes on from the seats this one took.
@@ -60,12 +62,13 @@ class Alternation:
             if activation.get("stopped"):
                 # Out of free seats on resident licenses: the round measured less than its
                 # time, or nothing; its ratio would say nothing about speed.
-                stopped.extend(activation["stopped"])
-                return None
-            return _rps(result, "activate", self.level)
+                return None, list(activation["stopped"])
+            return _rps(result, "activate", self.level), []
         if target == NOOP:
-            return None if self.noop is None else _rps(run_load(self.noop), "noop", self.level)
-        return _rps(run_load(self.plain), "write", self.level)
+            if self.noop is None:
+                return None, []
+            return _rps(run_load(self.noop), "noop", self.level), []
+        return _rps(run_load(self.plain), "write", self.level), []
 
 
 def _rps(result: Mapping[str, Any], scenario: str, level: int) -> float:
