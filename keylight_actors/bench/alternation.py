@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .load import LoadPlan
+from .report import throughput_ratio
 
 # What one round measured: requests per second of each target it drove.
 Round = dict[str, float]
@@ -75,16 +76,13 @@ def _rps(result: Mapping[str, Any], scenario: str, level: int) -> float:
     return float(result["levels"][str(level)][scenario]["rps"])
 
 
-def _ratio(found: Round, baseline: str) -> float | None:
-    if not found.get(baseline) or ACTIVATION not in found:
-        return None
-    return round(found[ACTIVATION] / found[baseline], 3)
-
-
 def summarize_rounds(measured: list[Round], level: int, seconds: float) -> dict[str, Any]:
     rounds = [{**found,
-               "activation_vs_serve_noop": _ratio(found, NOOP),
-               "activation_vs_uvicorn_postgres": _ratio(found, PLAIN)} for found in measured]
+               "activation_vs_serve_noop": throughput_ratio(found.get(ACTIVATION),
+                                                            found.get(NOOP)),
+               "activation_vs_uvicorn_postgres": throughput_ratio(found.get(ACTIVATION),
+                                                                  found.get(PLAIN))}
+              for found in measured]
 
     def median(key: str) -> float | None:
         values = [found[key] for found in rounds if found.get(key) is not None]

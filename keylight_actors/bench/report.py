@@ -55,11 +55,18 @@ def _scenario(results: Mapping[str, Any], target: str, level: int, scenario: str
     return results.get(target, {}).get("levels", {}).get(str(level), {}).get(scenario)
 
 
+def throughput_ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """One throughput over another, to three places; None when either was not measured."""
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
 def _ratio(numerator: dict[str, Any] | None, denominator: dict[str, Any] | None
            ) -> float | None:
-    if not numerator or not denominator or not denominator["rps"]:
-        return None
-    return round(numerator["rps"] / denominator["rps"], 3)
+    """Two scenarios' throughputs, as ``throughput_ratio``."""
+    return throughput_ratio(numerator["rps"] if numerator else None,
+                            denominator["rps"] if denominator else None)
 
 
 def ratios(results: Mapping[str, Any], levels: Iterable[int]) -> dict[str, dict[str, Any]]:
