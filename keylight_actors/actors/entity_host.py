@@ -49,7 +49,7 @@ class EntityHost(Generic[E]):
     def __init__(self, settings: Settings, name: str) -> None:
         self.settings = settings
         self.name = name
-        self.cache: EntityCache[E] = EntityCache(
+        self.cache: EntityCache[Any] = EntityCache(
             settings.host_max_entities, settings.host_idle_seconds
         )
         self._pool: AsyncConnectionPool | None = None
@@ -177,23 +177,32 @@ class EntityHost(Generic[E]):
     def not_found(self, entity_id: str) -> NotFound:
         return NotFound(f"no {self.kind} {entity_id!r}")
 
-    def settled(self, committed: E) -> E:
-        """The committed draft as it stays resident; kinds whose drafts record their changes
-        drop them here."""
-        return committed
+    def resident(self, entity: E) -> Any:
+        """The form the cache keeps an entity in between calls; ``revived`` turns it back.
+        Kinds held by the hundred thousand override both to keep them compact."""
+        return entity
+
+    def revived(self, entity_id: str, kept: Any) -> E:
+        return kept  # type: ignore[no-any-return]
+
+    def draft_of(self, current: E) -> E:
+        """The copy a change is made on, so that a failed commit changes nothing."""
+        return current.copy()  # type: ignore[attr-defined,no-any-return]
 
     async def entity(self, entity_id: str) -> E:
         """The resident entity, loaded from Postgres when it is not in memory."""
-        cached = self.cache.get(entity_id)
-        if cached is not None:
+        kept = self.cache.get(entity_id)
+        if kept is not None:
             ENTITY_CACHE_HITS.inc(self.kind)
-            return cached
+            return self.revived(entity_id, kept)
         loaded = await self.loader.submit(entity_id)
         if loaded is None:
             raise self.not_found(entity_id)
-        self.cache.put(entity_id, loaded, loaded=True)
+        # Callers that asked together share ``loaded``; each gets its own revival of it.
+        kept = self.resident(loaded)
+        self.cache.put(entity_id, kept, loaded=True)
         ENTITY_LOADS.inc(tags={"kind": self.kind})
-        return loaded
+        return self.revived(entity_id, kept)
 
     async def mutate(
         self,
@@ -222,13 +231,13 @@ class EntityHost(Generic[E]):
                     result, changed = change(current)
                     assert not changed, "a read-only change changed its entity"
                     return result
-                draft = current.copy()  # type: ignore[attr-defined]
-                draft.version = current.version + 1  # type: ignore[attr-defined]
+                old_version = current.version  # type: ignore[attr-defined]
+                draft = self.draft_of(current)
+                draft.version = old_version + 1  # type: ignore[attr-defined]
                 result, changed = change(draft)
                 if not changed:
                     return result
                 started = time.perf_counter()
-                old_version = current.version  # type: ignore[attr-defined]
 
                 write: GroupWrite
                 if persist_batched is not None:
@@ -251,7 +260,7 @@ class EntityHost(Generic[E]):
                     raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
                 WRITE_THROUGH_LATENCY.observe(time.perf_counter() - started,
                                               tags={"kind": self.kind})
-                self.cache.put(entity_id, self.settled(draft))
+                self.cache.put(entity_id, self.resident(draft))
                 return result
         raise AssertionError("unreachable")
 

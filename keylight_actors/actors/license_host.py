@@ -20,6 +20,7 @@ from ..store.stripe_events import mark_processed
 from .entity_host import EntityHost, Handler, now_seconds
 from .group_commit import BatchedWrite
 from .license_view import instance_view, iso_time, license_view
+from .resident_license import devices_in, pack_license, unpack_license
 from .sdk_operations import (
     LICENSE_NOT_FOUND,
     LeaseSigner,
@@ -59,16 +60,22 @@ class LicenseHost(EntityHost[LicenseEntity]):
 
     async def stats(self) -> dict[str, Any]:
         # Devices are most of a busy license's memory: the bench reads this beside the RSS.
-        devices = sum(len(license_.instances) for license_ in self.cache.entities())
+        devices = sum(devices_in(packed) for packed in self.cache.entities())
         return {**await super().stats(), "devices": devices}
 
     async def load_many(self, conn: AsyncConnection, entity_ids: list[str]
                         ) -> dict[str, LicenseEntity]:
         return await load_licenses(conn, entity_ids)
 
-    def settled(self, committed: LicenseEntity) -> LicenseEntity:
-        committed.settle()
-        return committed
+    def resident(self, license_: LicenseEntity) -> bytes:
+        return pack_license(license_)
+
+    def revived(self, key_hash: str, packed: bytes) -> LicenseEntity:
+        return unpack_license(key_hash, packed)
+
+    def draft_of(self, current: LicenseEntity) -> LicenseEntity:
+        # Revived from its packed form for this call alone: already a copy of its own.
+        return current
 
     def not_found(self, entity_id: str) -> NotFound:
         # One answer for every unknown key, whoever asks (SDK or management API).

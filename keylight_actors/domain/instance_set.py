@@ -52,6 +52,16 @@ class InstanceSet:
         return cls(b"".join(_LENGTH.pack(len(record)) + record for record in records),
                    len(records))
 
+    @classmethod
+    def from_packed(cls, packed: bytes, count: int) -> InstanceSet:
+        """The set whose ``packed`` bytes these are, holding ``count`` instances."""
+        return cls(packed, count) if count else NO_INSTANCES
+
+    @property
+    def packed(self) -> bytes:
+        """Every record, each after its length: what ``from_packed`` takes back."""
+        return self._packed
+
     def __len__(self) -> int:
         return self._count
 

@@ -3,8 +3,9 @@
 Every operation runs on a copy (see ``copy``); the host commits the copy's recorded
 changes to storage and only then keeps it, so a failed commit changes nothing.
 
-Hosts keep up to a hundred thousand of these in memory each, so the classes use slots, the
-instances are packed (``InstanceSet``) and a license kept after its commit holds no changes.
+Hosts keep up to a hundred thousand licenses resident each: the classes use slots and the
+instances are packed (``InstanceSet``); hosts keep the whole license packed between calls
+(``actors/resident_license.py``).
 """
 
 from __future__ import annotations
@@ -105,10 +106,6 @@ class LicenseEntity:
         draft.changes = ()
         draft.churn = self.churn.copy() if self.churn is not None else None
         return draft
-
-    def settle(self) -> None:
-        """The recorded changes are stored: forget them (a resident license holds none)."""
-        self.changes = ()
 
     def is_expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at

@@ -112,13 +112,6 @@ def test_a_copy_records_its_own_changes_and_leaves_the_original_alone():
     assert draft.seats_used == 1
 
 
-def test_a_settled_license_forgets_its_recorded_changes_but_keeps_its_devices():
-    license_, _ = minted()
-    first, _ = activate(license_, 1, "a" * 64)
-    license_.settle()
-    assert license_.changes == () and license_.instances.get(first.instance_id) == first
-
-
 def test_revoking_twice_changes_nothing_the_second_time():
     license_, _ = minted()
     assert license_.revoke() is True
