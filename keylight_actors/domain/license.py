@@ -3,9 +3,8 @@
 Every operation runs on a copy (see ``copy``); the host commits the copy's recorded
 changes to storage and only then keeps it, so a failed commit changes nothing.
 
-Hosts keep up to a hundred thousand licenses resident each: the classes use slots and the
-instances are packed (``InstanceSet``); hosts keep the whole license packed between calls
-(``actors/resident_license.py``).
+Hosts keep up to a hundred thousand licenses resident each, so the classes use slots and the
+instances are packed (``InstanceSet``).
 """
 
 from __future__ import annotations

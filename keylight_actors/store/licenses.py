@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,18 +34,17 @@ LICENSE_COLUMNS = """
 
 
 def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> LicenseEntity:
-    # Ids that thousands of resident licenses share are interned: one copy in memory.
     return LicenseEntity(
         license_id=row["license_id"],
-        tenant_id=sys.intern(row["tenant_id"]),
-        product_id=sys.intern(row["product_id"]),
-        key_type_id=sys.intern(row["key_type_id"]),
+        tenant_id=row["tenant_id"],
+        product_id=row["product_id"],
+        key_type_id=row["key_type_id"],
         key_hash=row["key_hash"],
         key_display=row["key_display"],
         status=LicenseStatus(row["status"]),
         activation_limit=row["activation_limit"],
         expires_at=row["expires_at"],
-        entitlements=tuple(sys.intern(name) for name in row["entitlements"]),
+        entitlements=tuple(row["entitlements"]),
         fallback_access=row["fallback_access"],
         customer_email=row["customer_email"],
         created_at=row["created_at"],
@@ -92,12 +90,9 @@ LOAD_LICENSES = f"""
 async def load_licenses(conn: AsyncConnection, key_hashes: list[str]
                         ) -> dict[str, LicenseEntity]:
     """The licenses that exist among ``key_hashes``, by key hash."""
-    # The caller's strings key its cache too: one copy of each hash serves both.
-    asked = {key_hash: key_hash for key_hash in key_hashes}
-    cursor = await conn.execute(LOAD_LICENSES, (list(asked),))
+    cursor = await conn.execute(LOAD_LICENSES, (key_hashes,))
     found = {}
     for row in await cursor.fetchall():
-        row["key_hash"] = asked[row["key_hash"]]
         license_ = _license_from_row(row, row["active_instances"])
         if row["recent_churn"]:  # else created at the first device change
             license_.churn = SlidingWindowLimit.from_history(
