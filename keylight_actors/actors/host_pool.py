@@ -11,6 +11,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
 from ..domain.errors import Unavailable
 from ..settings import Settings
+from .allocator_policy import fix_mmap_threshold
 from .coalescer import Coalescer
 from .host_link import HostLink, HostLinkServer, LinkEndpoint, LinkLost
 from .license_host import LicenseHost
@@ -55,6 +56,7 @@ class HostActor:
     called many times per request, stay plain."""
 
     def __init__(self, kind: str, settings: Settings, name: str) -> None:
+        fix_mmap_threshold()  # a process of its own: its allocator policy is ours to set
         self.host = _HOST_CLASSES[kind](settings, name)
         self.link: HostLinkServer | None = None
 
