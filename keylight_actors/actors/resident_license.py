@@ -2,11 +2,11 @@
 
 A host holds up to a hundred thousand licenses. As objects, a license with seven devices
 took ≈ 1.6 KB of live memory (the entity, its strings and ints, its device set and churn
-log, each a separate object); packed with msgpack it takes ≈ 650 bytes, which the garbage
-collector never has to walk. Each call revives its license from the bytes (≈ 1.3 µs), which
+log, each a separate object); packed with msgpack it takes ≈ 600 bytes, which the garbage
+collector never has to walk. Each call revives its license from the bytes (≈ 2 µs), which
 also gives the call the private copy a change needs, for less than copying the object
-(≈ 3 µs); a committed change is packed back (≈ 0.9 µs). Its recorded changes are not packed:
-a resident license has committed them.
+(≈ 3 µs); a committed change is packed back (≈ 1.4 µs). Its recorded changes are not
+packed: a resident license has committed them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """LicenseEntity: one license's status, limits, expiry and active instances.
 
-Every operation runs on a copy (see ``copy``); the host commits the copy's recorded
-changes to storage and only then keeps it, so a failed commit changes nothing.
+Every operation runs on a license of its own (a ``copy``, or one the host revives for the
+call from its packed form); the host commits its recorded changes to storage and only then
+keeps it, so a failed commit changes nothing.
 
 Hosts keep up to a hundred thousand licenses resident each, so the classes use slots and the
 instances are packed (``InstanceSet``).
