@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 class SlidingWindowLimit:
     limit: int
     window_seconds: float
-    # A packed array, not a deque or a list of floats: at most ``limit`` entries, kept in
-    # every resident license that changed devices today, at 8 bytes each.
+    # A packed array, not a deque or a list of floats: at most ``limit`` entries at 8 bytes
+    # each, in every license that changed devices today, which hosts pack with its bytes.
     hits: array[float] = field(default_factory=lambda: array("d"))
 
     @classmethod
