@@ -63,7 +63,8 @@ class EntityCache(Generic[E]):
         self._enforce_cap()
 
     def entities(self) -> Iterator[E]:
-        """The resident entities, least recently used first; not to be kept across awaits."""
+        """The resident entities as their host keeps them (perhaps packed), least recently
+        used first; not to be kept across awaits."""
         return (entity for entity, _ in self._entries.values())
 
     def get(self, entity_id: str) -> E | None:
