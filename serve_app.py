@@ -1,6 +1,6 @@
 """The Serve application: ``serve run serve_app:app`` here, ``serve deploy`` on a cluster.
 
-Configuration comes from the environment (see README); without
+Configuration comes from the environment (docs/configuration.md); without
 ``KEYLIGHT_DATABASE_URL`` an embedded PostgreSQL starts in ``KEYLIGHT_DATA_DIR``.
 Under ``serve deploy`` (built inside the cluster) the database URL, master key and operator
 token must be given, and the license-host count is fixed once for every replica

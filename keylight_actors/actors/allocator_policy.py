@@ -5,8 +5,8 @@ it when it is freed, but it raises the threshold to the size of every such block
 to 32 MiB. A license host's cache is a dict of a hundred thousand entries, whose tables
 (several MiB) are replaced now and then as entries come and go at the cap. Once the
 threshold has risen past them, each new table is carved from the heap and the old one,
-freed in the middle of it, stays resident: the host's RSS grew in steps of ≈ 6 MiB, 10 %
-over a million licenses touched at its cap. A fixed threshold keeps such blocks mapped and
+freed in the middle of it, stays resident: the host's RSS grows in steps, a table's size
+each, as licenses come and go at its cap. A fixed threshold keeps such blocks mapped and
 unmapped whole.
 """
 

@@ -1,13 +1,12 @@
 """Garbage collection for a host that holds many long-lived entities.
 
 CPython's full collection walks every tracked object. With 100,000 resident licenses
-(about 600,000 objects) that is a pause of about 75 ms here, and a host answers nobody
-while it lasts. Entities live long and form no reference cycles, so every few seconds
-the host collects its young generations and moves everything that survived into the
-permanent generation (``gc.freeze``, which only splices lists): the automatic collections
-then walk only what is new. Cyclic garbage frozen along with the entities would never be
-found, so once in a while (hourly by default) the host unfreezes and runs one full
-collection, and logs how long it took.
+that is a long pause, and a host answers nobody while it lasts. Entities live long and
+form no reference cycles, so every few seconds the host collects its young generations and
+moves everything that survived into the permanent generation (``gc.freeze``, which only
+splices lists): the automatic collections then walk only what is new. Cyclic garbage
+frozen along with the entities would never be found, so once in a while (hourly by
+default) the host unfreezes and runs one full collection, and logs how long it took.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """A direct stream between an ingress replica and a host, for SDK batches.
 
-A Ray actor call costs about 0.9 ms of CPU between caller and callee and, on a busy
-machine, about 3 ms of round trip: it crosses the core worker's threads and gRPC on both
-sides. A batch sent as one frame over a TCP connection between the two event loops costs a
-fraction of that. Ray still owns the host (placement, restarts, names); the link only
-carries batches, and Ray is how an ingress finds a host's link and hears of its death:
+A Ray actor call costs CPU on both sides and adds to the round trip, more so on a busy
+machine: it crosses the core worker's threads and gRPC on both sides. A batch sent as one
+frame over a TCP connection between the two event loops costs a fraction of that. Ray
+still owns the host (placement, restarts, names); the link only carries batches, and Ray
+is how an ingress finds a host's link and hears of its death:
 
 - the host listens on an ephemeral port of its node's address, behind a random token that
   only travels through Ray (``LinkEndpoint``), so only a peer that could call the actor can

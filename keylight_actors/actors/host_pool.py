@@ -29,10 +29,9 @@ HOST_FAILURES = (ActorDiedError, ActorUnavailableError, RayActorError, LinkLost)
 _HOST_CLASSES = {"license": LicenseHost, "tenant": TenantHost}
 
 
-# Each Ray call costs the same whatever its batch holds (about 0.9 ms of CPU for caller and
-# callee together here), and a host's batches grow with the calls it receives: fewer, busier
-# hosts pay it less often per request. One host takes over 1,000 activations/s on about half
-# a core; on 2 cores one host served 10-35 % more than two (README, Performance).
+# Each batch costs a host about the same whatever it holds (a Ray call or a frame, one
+# statement, one commit), and a host's batches grow with the calls it receives: fewer,
+# busier hosts pay it less often per request (docs/performance.md).
 CPUS_PER_LICENSE_HOST = 4
 
 

@@ -1,12 +1,12 @@
 """How a license host keeps a resident license between calls: packed into one ``bytes``.
 
-A host holds up to a hundred thousand licenses. As objects, a license with seven devices
-took ≈ 1.6 KB of live memory (the entity, its strings and ints, its device set and churn
-log, each a separate object); packed with msgpack it takes ≈ 600 bytes, which the garbage
-collector never has to walk. Each call revives its license from the bytes (≈ 2 µs), which
-also gives the call the private copy a change needs, for less than copying the object
-(≈ 3 µs); a committed change is packed back (≈ 1.4 µs). Its recorded changes are not
-packed: a resident license has committed them.
+A host holds up to a hundred thousand licenses. As objects, a license is many (the
+entity, its strings and ints, its device set and churn log, each a separate object);
+packed with msgpack it is one, a fraction of their size, which the garbage collector never
+has to walk. Each call revives its license from the bytes, which also gives the call the
+private copy a change needs, for less than copying the object would cost; a committed
+change is packed back. Its recorded changes are not packed: a resident license has
+committed them. (What these cost: docs/performance.md.)
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The ingress's access log: one JSON line per request, written to its file in batches.
 
 Through ``logging`` every request costs a record, a format, a lock and a write with a
-flush: about 17 µs of CPU per line on these cores, against about 5 µs here, where a
-request costs one ``json.dumps`` and a list append. The lines reach the file at most
-``flush_seconds`` later, or as soon as ``max_pending`` of them wait. Lines not yet
+flush; here a request costs one ``json.dumps`` and a list append, a fraction of that.
+The lines reach the file at most ``flush_seconds`` later, or as soon as ``max_pending`` of
+them wait. Lines not yet
 written when the process is killed are lost: this is the access log, not a record of
 anything acknowledged. The file rotates by size like Ray's own logs (``log_files``).
 """

@@ -1,10 +1,10 @@
 """A lean HTTP/1.1 keep-alive client on asyncio streams, for the load generator.
 
-Measured on the 2-core benchmark machine against a trivial uvicorn endpoint: httpx's
-AsyncClient costs about 0.9-1.4 ms of client CPU per request (httpcore's per-request pool
-bookkeeping and, without ``sniffio`` installed, a failed import on every request), so it
-cannot offer more than ~1,000 requests/s and takes a core from the server it measures. This
-client costs about 40 µs per request. It speaks only what the benchmark needs: one request
+httpx's AsyncClient spends more client CPU per request than a cheap endpoint spends
+answering it (httpcore's per-request pool bookkeeping and, without ``sniffio`` installed, a
+failed import on every request), so it caps the load it can offer and takes a core from the
+server it measures. This client costs a small fraction of that per request (figures:
+docs/performance.md). It speaks only what the benchmark needs: one request
 at a time per connection, ``Content-Length`` or chunked answers, reconnecting when the server
 closes. ``keylight bench --client httpx`` uses httpx instead, to cross-check.
 """

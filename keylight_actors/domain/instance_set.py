@@ -1,9 +1,9 @@
 """InstanceSet: a license's active instances, packed into one ``bytes``.
 
 A host keeps up to a hundred thousand licenses resident, and a busy license carries several
-devices. Held as an ``Instance`` in a dict, a device cost ≈ 420 bytes (the object, its four
-fields as separate strings and an int, the dict slot); packed, an SDK device costs 61 bytes
-and its name. Records decode to ``Instance`` on the way out, so the license rules and
+devices. Held as an ``Instance`` in a dict, a device was several objects (the object, its
+four fields as separate strings and an int, the dict slot); packed, an SDK device costs 61
+bytes and its name. Records decode to ``Instance`` on the way out, so the license rules and
 the views never see the packing. The set is immutable: a changed license holds a new one,
 and copying a license copies nothing.
 
