@@ -10,9 +10,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from keylight_sdk.lease import LEASE_LIFETIME_SECONDS, lease_expiry, sign_lease
+
 from ..domain.errors import NotFound
 from ..domain.instance_set import Instance
-from ..domain.lease import LEASE_LIFETIME_SECONDS, lease_expiry, sign_lease
 from ..domain.license import LicenseEntity
 from ..store.events import OutboundEvent
 from ..store.licenses import LicenseSave, save_licenses

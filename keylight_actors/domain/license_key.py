@@ -2,26 +2,31 @@
 
 A key is ``<PREFIX>-XXXX-XXXX-XXXX-XXXX``: the product's 4-character prefix and
 16 Crockford base32 characters (80 random bits). The server keeps only the hash.
+Normalising and hashing come from :mod:`keylight_sdk.license_key`, so the server and the
+SDK compute a lease's ``licenseKeyHash`` with the same code.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
+
+from keylight_sdk.license_key import hash_license_key, normalise_license_key
 
 CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 KEY_PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{4}$")
 LICENSE_KEY_MAX_LENGTH = 64
 
-
-def normalise_license_key(raw_key: str) -> str:
-    return raw_key.strip().upper()
-
-
-def hash_license_key(raw_key: str) -> str:
-    """SHA-256 hex of the normalised key: the lease's ``licenseKeyHash``."""
-    return hashlib.sha256(normalise_license_key(raw_key).encode("utf-8")).hexdigest()
+__all__ = [
+    "CROCKFORD_ALPHABET",
+    "KEY_PREFIX_PATTERN",
+    "LICENSE_KEY_MAX_LENGTH",
+    "generate_license_key",
+    "hash_license_key",
+    "is_valid_key_prefix",
+    "mask_license_key",
+    "normalise_license_key",
+]
 
 
 def is_valid_key_prefix(prefix: str) -> bool:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from keylight_sdk.lease import VERIFY_SKEW_SECONDS, sign_message, signature_is_valid
 from nacl.signing import SigningKey
-
-from .lease import VERIFY_SKEW_SECONDS, sign_message, signature_is_valid
 
 PRODUCT_CONFIG_VERSION = "cfg1"
 PRODUCT_CONFIG_LIFETIME_SECONDS = 86400

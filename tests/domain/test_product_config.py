@@ -6,9 +6,9 @@ import base64
 from typing import Any
 
 import pytest
+from keylight_sdk.lease import VERIFY_SKEW_SECONDS
 from nacl.signing import SigningKey, VerifyKey
 
-from keylight_actors.domain.lease import VERIFY_SKEW_SECONDS
 from keylight_actors.domain.product_config import (
     PRODUCT_CONFIG_LIFETIME_SECONDS,
     product_config_signing_message,

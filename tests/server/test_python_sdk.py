@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from keylight_actors.sdk.client import KeylightClient
-from keylight_actors.sdk.errors import KeylightNetworkError
-from keylight_actors.sdk.state import LicenseState
+from keylight_sdk.client import KeylightClient
+from keylight_sdk.errors import KeylightNetworkError
+from keylight_sdk.state import LicenseState
 
 from .loopback_proxy import LoopbackProxy
 from .sdk_calls import machine_hash

@@ -6,8 +6,7 @@ import base64
 import time
 
 import psycopg
-
-from keylight_actors.domain.lease import Lease, verify_lease
+from keylight_sdk.lease import Lease, verify_lease
 
 from .hosts import kill_host_process
 from .payments import checkout

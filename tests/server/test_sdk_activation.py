@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import psycopg
+from keylight_sdk.lease import Lease, lease_signing_message
 from nacl.signing import VerifyKey
 
-from keylight_actors.domain.lease import Lease, lease_signing_message
 from keylight_actors.domain.license_key import hash_license_key
 
 from .sdk_calls import activate, deactivate, machine_hash, validate

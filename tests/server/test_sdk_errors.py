@@ -7,9 +7,9 @@ import uuid
 
 import psycopg
 import pytest
+from keylight_sdk.lease import Lease, verify_lease
 from nacl.signing import VerifyKey
 
-from keylight_actors.domain.lease import Lease, verify_lease
 from keylight_actors.domain.license_key import hash_license_key
 from keylight_actors.domain.product_config import verify_product_config
 

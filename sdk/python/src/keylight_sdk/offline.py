@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..domain.lease import Lease, verify_lease
-from ..domain.license_key import hash_license_key
 from .cache import CacheRecord
+from .lease import Lease, verify_lease
+from .license_key import hash_license_key
 from .state import LicenseState, LicenseStatus
 
 MAX_OFFLINE_SECONDS = 15 * 86400

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from ..domain.lease import Lease
+from .lease import Lease
 
 
 class LicenseState(str, Enum):

@@ -7,10 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from nacl.signing import SigningKey
-
-from keylight_actors.domain.lease import Lease, public_key_b64
-from keylight_actors.sdk import (
+from keylight_sdk import (
     SDK_VERSION,
     KeylightAPIError,
     KeylightClient,
@@ -18,9 +15,10 @@ from keylight_actors.sdk import (
     LicenseState,
     NotActivatedError,
 )
-from keylight_actors.sdk.cache import LeaseCache
-
-from .conftest import INSTANCE_ID, KID, LICENSE_KEY, PRODUCT, TENANT, StubServer
+from keylight_sdk.cache import LeaseCache
+from keylight_sdk.lease import Lease, public_key_b64
+from nacl.signing import SigningKey
+from sdk_testkit import INSTANCE_ID, KID, LICENSE_KEY, PRODUCT, TENANT, StubServer
 
 MakeClient = Callable[..., KeylightClient]
 MakeLease = Callable[..., Lease]

@@ -9,12 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from keylight_actors.domain.lease import Lease
-from keylight_actors.sdk.cache import CacheRecord, LeaseCache
-from keylight_actors.sdk.errors import CacheCorruptError
-
-from .conftest import INSTANCE_ID, LICENSE_KEY, PRODUCT, T0, TENANT
+from keylight_sdk.cache import CacheRecord, LeaseCache
+from keylight_sdk.errors import CacheCorruptError
+from keylight_sdk.lease import Lease
+from sdk_testkit import INSTANCE_ID, LICENSE_KEY, PRODUCT, T0, TENANT
 
 
 def _mode(path: Path) -> int:

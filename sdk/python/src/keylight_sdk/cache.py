@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..domain.lease import Lease, decode_public_key
 from .errors import CacheCorruptError
+from .lease import Lease, decode_public_key
 
 CACHE_FORMAT = 1
 FILE_MODE = 0o600

@@ -1,43 +1,34 @@
-"""Shared pieces for the SDK tests: a signing key, an injectable clock, lease and cache
-factories, an offline client, and a tiny real HTTP server that answers from a script."""
+"""Fixtures for the SDK tests: a signing key, an injectable clock, lease and cache
+factories, an offline client, and a tiny real HTTP server that answers from a script.
+The constants and helper classes they use live in ``sdk_testkit``."""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from keylight_sdk import KeylightClient
+from keylight_sdk.cache import CacheRecord, LeaseCache
+from keylight_sdk.lease import Lease, lease_expiry, sign_lease
+from keylight_sdk.license_key import hash_license_key
 from nacl.signing import SigningKey
-
-from keylight_actors.domain.lease import Lease, lease_expiry, sign_lease
-from keylight_actors.domain.license_key import hash_license_key
-from keylight_actors.sdk import KeylightClient
-from keylight_actors.sdk.cache import CacheRecord, LeaseCache
-
-TENANT = "acme"
-PRODUCT = "editor"
-KID = "k1"
-LICENSE_KEY = "ACME-ABCD-EFGH-JKMN-PQRS"
-INSTANCE_ID = "00000000-0000-4000-8000-000000000001"
-T0 = 1_781_076_246
-HOUR = 3600
-DAY = 86400
-
-
-class Clock:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return float(self.now)
+from sdk_testkit import (
+    INSTANCE_ID,
+    KID,
+    LICENSE_KEY,
+    PRODUCT,
+    T0,
+    TENANT,
+    Clock,
+    Recorded,
+    StubServer,
+    closed_port_url,
+)
 
 
 @pytest.fixture
@@ -96,14 +87,6 @@ def store_lease(cache: LeaseCache, make_lease: Callable[..., Lease]) -> Callable
     return store
 
 
-def closed_port_url() -> str:
-    """A local URL nothing listens on: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def pinned_keys(signing_key: SigningKey) -> dict[str, bytes]:
     return {KID: bytes(signing_key.verify_key)}
@@ -131,26 +114,6 @@ def make_client(
     yield make
     for client in clients:
         client.close()
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class StubServer:
-    """Answers each request with the next scripted reply (500 when the script runs out)."""
-
-    url: str = ""
-    replies: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
-
-    def reply(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        self.replies.append((status, body, headers or {}))
 
 
 @pytest.fixture

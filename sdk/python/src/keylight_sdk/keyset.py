@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import httpx
 
-from ..domain.lease import PUBLIC_KEY_BYTES, decode_public_key
 from .errors import KeysetError
+from .lease import PUBLIC_KEY_BYTES, decode_public_key
 from .transport import Transport, api_error
 
 ALGORITHM = "ed25519"

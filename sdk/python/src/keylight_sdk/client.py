@@ -21,8 +21,6 @@ from urllib.parse import quote
 
 import httpx
 
-from ..domain.lease import Lease, verify_lease
-from ..domain.license_key import normalise_license_key
 from .cache import CacheRecord, LeaseCache
 from .errors import (
     CacheCorruptError,
@@ -34,6 +32,8 @@ from .errors import (
     NotActivatedError,
 )
 from .keyset import fetch_keyset, normalise_trusted_keys
+from .lease import Lease, verify_lease
+from .license_key import normalise_license_key
 from .offline import evaluate, lease_belongs_to, refresh_due
 from .state import LicenseState, LicenseStatus
 from .transport import Transport, api_error
@@ -142,7 +142,7 @@ class KeylightClient:
         return self.status().state
 
     def status(self) -> LicenseStatus:
-        """The offline decision from the cached lease (see :mod:`keylight_actors.sdk.offline`).
+        """The offline decision from the cached lease (see :mod:`keylight_sdk.offline`).
         Also records the wall-clock time, to notice it being turned back later."""
         now = self._now()
         try:

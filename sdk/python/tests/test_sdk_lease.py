@@ -1,17 +1,23 @@
-"""Lease v3: our signer and verifier against the SDKs' conformance vectors, and the rules."""
+"""Lease v3: our signer and verifier against the SDKs' conformance vectors, and the rules.
+
+The vectors in ``fixtures/lease-vectors.json`` are the Keylight SDKs' published lease
+conformance vectors, kept here as this project's own test data. The file is byte-identical to
+``keylight/tests/fixtures/vectors.json`` in keylight-dev/keylight-rust since commit 728df51
+("test(conformance): pass SP-0 lease vectors"), first released in v0.1.0 and unchanged through
+v0.3.3, and to ``tests/fixtures/vectors.json`` in keylight-dev/keylight-cpp v0.1.2. See
+``fixtures/README.md``. The file is read relative to this module, nothing outside the
+repository.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nacl.signing import SigningKey, VerifyKey
-
-from keylight_actors.domain.lease import (
+from keylight_sdk.lease import (
     LEASE_LIFETIME_SECONDS,
     VERIFY_SKEW_SECONDS,
     Lease,
@@ -23,29 +29,11 @@ from keylight_actors.domain.lease import (
     sign_lease,
     verify_lease,
 )
+from nacl.signing import SigningKey, VerifyKey
 
-VECTORS_FILE = "lease-vectors.json"
+VECTORS_FILE = Path(__file__).resolve().parent / "fixtures" / "lease-vectors.json"
 
-
-def _conformance_dir() -> Path:
-    """``KEYLIGHT_CONFORMANCE_DIR``, else ``shared/conformance`` beside the repository."""
-    if os.environ.get("KEYLIGHT_CONFORMANCE_DIR"):
-        return Path(os.environ["KEYLIGHT_CONFORMANCE_DIR"])
-    here = Path(__file__).resolve()
-    candidates = [
-        here.parents[3] / "shared" / "conformance",
-        here.parents[2].parent / "shared" / "conformance",
-        here.parents[2] / "shared" / "conformance",
-    ]
-    for candidate in candidates:
-        if (candidate / VECTORS_FILE).is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"{VECTORS_FILE} not found in {[str(c) for c in candidates]}; set KEYLIGHT_CONFORMANCE_DIR"
-    )
-
-
-CONFORMANCE = json.loads((_conformance_dir() / VECTORS_FILE).read_text(encoding="utf-8"))
+CONFORMANCE = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
 VECTORS = CONFORMANCE["vectors"]
 VALID_SIGNATURE_VECTORS = [v for v in VECTORS if v["expect"]["signatureValid"]]
 KEY_HASH = "ab" * 32

@@ -7,12 +7,10 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-
-from keylight_actors.domain.lease import Lease
-from keylight_actors.sdk import KeylightAPIError, KeylightClient, KeylightNetworkError
-from keylight_actors.sdk.transport import Transport
-
-from .conftest import StubServer, closed_port_url
+from keylight_sdk import KeylightAPIError, KeylightClient, KeylightNetworkError
+from keylight_sdk.lease import Lease
+from keylight_sdk.transport import Transport
+from sdk_testkit import StubServer, closed_port_url
 
 MakeClient = Callable[..., KeylightClient]
 UNAVAILABLE = {"error": "Service unavailable", "code": "UNAVAILABLE"}

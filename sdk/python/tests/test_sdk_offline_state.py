@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from keylight_sdk import KeylightClient, LicenseState
+from keylight_sdk.cache import LeaseCache
+from keylight_sdk.lease import Lease, lease_expiry, public_key_b64
 from nacl.signing import SigningKey
-
-from keylight_actors.domain.lease import Lease, lease_expiry, public_key_b64
-from keylight_actors.sdk import KeylightClient, LicenseState
-from keylight_actors.sdk.cache import LeaseCache
-
-from .conftest import DAY, HOUR, KID, T0, Clock, StubServer
+from sdk_testkit import DAY, HOUR, KID, T0, Clock, StubServer
 
 MakeClient = Callable[..., KeylightClient]
 MakeLease = Callable[..., Lease]
