@@ -14,5 +14,7 @@ from keylight_actors.server import prepare_database
 from keylight_actors.settings import Settings
 
 settings, embedded_postgres = resolve_settings(settings_for_serve(Settings.from_env()))
-prepare_database(settings)
+operator_token = prepare_database(settings)
+if operator_token:
+    print(f"operator token (shown once, keep it safe): {operator_token}", flush=True)
 app = build_app(settings)

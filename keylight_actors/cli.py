@@ -1,4 +1,4 @@
-"""The ``keylight`` command: run the server, migrate, and drive the management API."""
+"""The keylight command: run the server, migrate its database, and drive the management API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -35,9 +36,12 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from .server import run_server
+    from .server import StartupError, run_server
 
-    run_server(_settings_from(args))
+    try:
+        run_server(_settings_from(args), verbose=args.verbose)
+    except StartupError as error:
+        raise CommandFailed(str(error)) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -118,6 +122,20 @@ def cmd_key_type_create(args: argparse.Namespace) -> None:
     _print(_api(args, "POST", f"/api/{args.tenant}/products/{args.product}/key-types", body))
 
 
+def cmd_license_list(args: argparse.Namespace) -> None:
+    query = {name: value for name, value in (("product_id", args.product),
+                                             ("status", args.status), ("email", args.email),
+                                             ("limit", args.limit)) if value is not None}
+    path = f"/api/{args.tenant}/licenses"
+    if query:
+        path += "?" + urlencode(query)
+    _print(_api(args, "GET", path))
+
+
+def cmd_license_show(args: argparse.Namespace) -> None:
+    _print(_api(args, "GET", f"/api/{args.tenant}/licenses/{args.license_id}"))
+
+
 def cmd_license_mint(args: argparse.Namespace) -> None:
     body = {"product_id": args.product, "key_type_id": args.key_type}
     if args.email:
@@ -168,30 +186,50 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="keylight", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="keylight", description=__doc__,
+        epilog="Run 'keylight COMMAND --help' for a command's options.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the server (embedded PostgreSQL by default)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--database-url")
-    serve.add_argument("--data-dir")
-    serve.add_argument("--ray-address")
+    serve = commands.add_parser(
+        "serve", help="run the server (an embedded PostgreSQL unless a database URL is given)",
+        description="Run the server on a local Ray instance (or KEYLIGHT_RAY_ADDRESS). Without "
+                    "a database URL an embedded PostgreSQL keeps its data in the data dir. "
+                    "Prints where it listens and, on first start, the operator token; Ray's "
+                    "and PostgreSQL's own output goes to DATA_DIR/logs/keylight-serve.log.")
+    serve.add_argument("--host", help="address to listen on (KEYLIGHT_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (KEYLIGHT_PORT, 8000)")
+    serve.add_argument("--database-url",
+                       help="PostgreSQL URL (KEYLIGHT_DATABASE_URL; default: embedded)")
+    serve.add_argument("--data-dir", help="where the embedded database, the master key and "
+                                          "the logs live (KEYLIGHT_DATA_DIR)")
+    serve.add_argument("--ray-address",
+                       help="an existing Ray cluster (KEYLIGHT_RAY_ADDRESS; default: local)")
+    serve.add_argument("--verbose", action="store_true",
+                       help="show Ray's and PostgreSQL's output here instead of the log file "
+                            "(also KEYLIGHT_LOG_LEVEL=debug)")
     serve.set_defaults(run=cmd_serve)
 
-    migrate = commands.add_parser("migrate", help="apply pending database migrations")
-    migrate.add_argument("--database-url")
-    migrate.add_argument("--data-dir")
+    migrate = commands.add_parser(
+        "migrate", help="apply pending database migrations",
+        description="Apply the pending schema migrations and exit.")
+    migrate.add_argument("--database-url",
+                         help="PostgreSQL URL (KEYLIGHT_DATABASE_URL; default: embedded)")
+    migrate.add_argument("--data-dir", help="the embedded database's data dir "
+                                            "(KEYLIGHT_DATA_DIR)")
     migrate.set_defaults(run=cmd_migrate)
 
     def api_command(parent: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-        command = parent.add_parser(name, help=help_text)
-        command.add_argument("--url", default=os.environ.get("KEYLIGHT_URL", DEFAULT_URL))
-        command.add_argument("--token", help="operator or management token")
+        command = parent.add_parser(name, help=help_text, description=help_text[:1].upper()
+                                    + help_text[1:] + ".")
+        command.add_argument("--url", default=os.environ.get("KEYLIGHT_URL", DEFAULT_URL),
+                             help=f"the server (KEYLIGHT_URL, {DEFAULT_URL})")
+        command.add_argument("--token", help="operator or management token (KEYLIGHT_TOKEN)")
         return command
 
-    tenant = commands.add_parser("tenant", help="tenants").add_subparsers(dest="sub",
-                                                                          required=True)
+    tenant = commands.add_parser(
+        "tenant", help="create tenants and move them through their lifecycle (operator)"
+    ).add_subparsers(dest="sub", required=True, metavar="VERB")
     create = api_command(tenant, "create", "create a tenant")
     create.add_argument("tenant_id")
     create.add_argument("--name", required=True)
@@ -204,8 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                            choices=["active", "suspended", "closed", "pending_verification"])
     lifecycle.set_defaults(run=cmd_tenant_lifecycle)
 
-    product = commands.add_parser("product", help="products").add_subparsers(dest="sub",
-                                                                             required=True)
+    product = commands.add_parser(
+        "product", help="create a tenant's products"
+    ).add_subparsers(dest="sub", required=True, metavar="VERB")
     create = api_command(product, "create", "create a product")
     create.add_argument("--tenant", required=True)
     create.add_argument("product_id")
@@ -213,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--key-prefix", required=True)
     create.set_defaults(run=cmd_product_create)
 
-    key_type = commands.add_parser("key-type", help="key types").add_subparsers(dest="sub",
-                                                                                required=True)
+    key_type = commands.add_parser(
+        "key-type", help="create a product's key types"
+    ).add_subparsers(dest="sub", required=True, metavar="VERB")
     create = api_command(key_type, "create", "create a key type")
     create.add_argument("--tenant", required=True)
     create.add_argument("--product", required=True)
@@ -265,14 +305,26 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench.set_defaults(run=cmd_bench)
 
-    license_ = commands.add_parser("license", help="licenses").add_subparsers(dest="sub",
-                                                                              required=True)
+    license_ = commands.add_parser(
+        "license", help="mint, list and show licenses"
+    ).add_subparsers(dest="sub", required=True, metavar="VERB")
     mint = api_command(license_, "mint", "mint a license by hand")
     mint.add_argument("--tenant", required=True)
     mint.add_argument("--product", required=True)
     mint.add_argument("--key-type", required=True)
     mint.add_argument("--email")
     mint.set_defaults(run=cmd_license_mint)
+    list_ = api_command(license_, "list", "list a tenant's licenses, newest first")
+    list_.add_argument("--tenant", required=True)
+    list_.add_argument("--product", help="only this product's licenses")
+    list_.add_argument("--status", help="only licenses in this status")
+    list_.add_argument("--email", help="only this customer's licenses")
+    list_.add_argument("--limit", type=int, help="at most this many")
+    list_.set_defaults(run=cmd_license_list)
+    show = api_command(license_, "show", "show one license with its devices")
+    show.add_argument("--tenant", required=True)
+    show.add_argument("license_id")
+    show.set_defaults(run=cmd_license_show)
     return parser
 
 

@@ -136,7 +136,7 @@ def local_server(settings: Settings, *, announce: Any = print) -> Iterator[Local
         apply_migrations(resolved.database_url)
         token = _operator_token(resolved.database_url, resolved.admin_token)
         resolved = resolved.with_changes(admin_token=token)
-        prepare_database(resolved, announce=lambda message: None)
+        prepare_database(resolved)
         yield from _serve(resolved, token, announce)
     finally:
         if embedded is not None:

@@ -174,7 +174,7 @@ def main() -> None:
                         tenant_cache_seconds=1.0)
     from keylight_actors.server import prepare_database
 
-    prepare_database(settings, announce=lambda _: None)
+    prepare_database(settings)
     stage("deploying the app")
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build_app(settings, ray_actor_options={"resources": {"head": 0.01}}),
