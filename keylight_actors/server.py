@@ -148,7 +148,11 @@ class Banner:
 @contextlib.contextmanager
 def output_to_file(path: Path | None) -> Iterator[TextIO]:
     """Send this process's stdout and stderr (and its children's) to ``path``; yields the
-    console. With ``path`` None nothing is redirected. The console is restored on exit."""
+    console. With ``path`` None nothing is redirected.
+
+    When the block raises, the console is given back so that the error reaches the user; after
+    a clean stop the output stays in the file, where late exit-time messages belong too.
+    """
     sys.stdout.flush()
     sys.stderr.flush()
     if path is None:
@@ -160,16 +164,18 @@ def output_to_file(path: Path | None) -> Iterator[TextIO]:
     with open(path, "a", encoding="utf-8") as log_file:
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
-        try:
-            yield console
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved_out, 1)
-            os.dup2(saved_err, 2)
-            os.close(saved_out)
-            os.close(saved_err)
-            console.close()
+    try:
+        yield console
+    except BaseException:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        raise
+    finally:
+        os.close(saved_out)
+        os.close(saved_err)
+        console.close()
 
 
 def run_server(settings: Settings, *, verbose: bool = False) -> None:
@@ -217,7 +223,6 @@ def _serve_until_stopped(settings: Settings, say, database: str, log_file: Path 
     from .log_files import ray_logs_dir
 
     stop = StopSignal()
-    stop.install()
     try:
         try:
             # Without KEYLIGHT_RAY_ADDRESS: a fresh local instance, never a cluster left
@@ -232,6 +237,8 @@ def _serve_until_stopped(settings: Settings, say, database: str, log_file: Path 
         except Exception as error:
             log.exception("the server did not start")
             raise StartupError(f"the server did not start: {error}{where}") from None
+        # After ray.init, which installs a SIGTERM handler of its own in the driver.
+        stop.install()
         banner = Banner(url=f"http://{settings.host}:{settings.port}", data_dir=settings.data_dir,
                         database=database, log_file=log_file, ray_logs=ray_logs_dir(),
                         operator_token=operator_token)
