@@ -80,6 +80,8 @@ def test_setup_installs_the_project_from_its_synced_copy(cluster: dict) -> None:
     mount = _project_mount(cluster)
     setup = _commands(cluster, "setup_commands")
     assert re.search(rf"pip install\b[^\n]*\s(-e\s+)?{re.escape(mount)}(\s|$)", setup), setup
+    # The Python SDK, which the server imports, from the same synced copy.
+    assert re.search(rf"-e\s+{re.escape(mount)}/sdk/python(\s|$)", setup), setup
     # The image's Ray stays: pip is pinned to the version already installed.
     assert "ray[serve]==$(python -c 'import ray; print(ray.__version__)')" in setup
     # Every file the install and the deploy need is in the synced folder.

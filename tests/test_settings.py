@@ -1,4 +1,4 @@
-"""Configuration from the environment: the settings this project documents in its README."""
+"""Configuration from the environment: the settings docs/configuration.md documents."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def require_cluster_settings(settings: Settings) -> None:
     if missing:
         raise MissingClusterSetting(
             f"serve deploy needs {', '.join(missing)} in the environment Ray was started "
-            "with on the cluster's nodes (see README, 'Running on a cluster'); a cluster "
+            "with on the cluster's nodes (see docs/cluster.md); a cluster "
             "never starts an embedded PostgreSQL or generates its own keys"
         )
 

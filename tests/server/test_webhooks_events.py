@@ -37,7 +37,7 @@ def hook(http, tenant: Tenant, receiver: WebhookReceiver, events: Any = None
 
 
 def documented_verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
-    """The README's Python snippet, as a vendor would paste it."""
+    """The Python snippet of docs/webhooks.md, as a vendor would paste it."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
     parts = [part.split("=", 1) for part in header.split(",")]
     timestamp = next(value for name, value in parts if name == "t")
