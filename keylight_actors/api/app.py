@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from . import admin, checkout, credentials, health, management, sdk, stripe_webhooks, webhooks
+from . import (
+    admin,
+    catalog_reads,
+    checkout,
+    credentials,
+    health,
+    management,
+    reports,
+    sdk,
+    stripe_webhooks,
+    webhooks,
+)
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .idempotency import IdempotencyReplay
 from .request_guard import RequestGuard
@@ -30,6 +41,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(sdk.router)
     app.include_router(health.router)
     app.include_router(admin.router)
+    # Before management's /licenses/{license_id}, which would take export.csv for an id.
+    app.include_router(reports.router)
+    app.include_router(catalog_reads.router)
     app.include_router(management.router)
     app.include_router(checkout.router)
     app.include_router(credentials.router)

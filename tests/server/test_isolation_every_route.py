@@ -29,6 +29,13 @@ def tenant_routes(victim, catalog, minted, instance_id):
         ("POST", f"/api/{t}/licenses", {"product_id": p, "key_type_id": kt}),
         ("GET", f"/api/{t}/licenses", None),
         ("GET", f"/api/{t}/licenses/{lic}", None),
+        ("GET", f"/api/{t}/keyless-instances", None),
+        ("GET", f"/api/{t}/products", None),
+        ("GET", f"/api/{t}/products/{p}", None),
+        ("GET", f"/api/{t}/products/{p}/key-types", None),
+        ("GET", f"/api/{t}/products/{p}/key-types/{kt}", None),
+        ("GET", f"/api/{t}/licenses/export.csv", None),
+        ("GET", f"/api/{t}/stats", None),
         ("POST", f"/api/{t}/licenses/{lic}/revoke", None),
         ("POST", f"/api/{t}/licenses/{lic}/remint", None),
         ("POST", f"/api/{t}/licenses/{lic}/instances/{instance_id}/deactivate", None),
@@ -47,6 +54,7 @@ def tenant_routes(victim, catalog, minted, instance_id):
         ("POST", f"/api/admin/tenants/{t}/stripe", None),
         ("PATCH", f"/api/admin/tenants/{t}", {"lifecycle": "suspended"}),
         ("GET", f"/api/admin/tenants/{t}", None),
+        ("GET", "/api/admin/tenants", None),
     ]
 
 

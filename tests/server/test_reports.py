@@ -1,0 +1,156 @@
+"""Reports: usage stats by day, the licenses as CSV, and the operator's tenant list."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta, timezone
+
+from .sdk_calls import activate, machine_hash
+
+EXPORT_HEADER = ["license_id", "key_display", "product_id", "key_type_id", "customer_email",
+                 "status", "activation_limit", "active_instances", "created_at", "expires_at",
+                 "source"]
+
+
+def export(http, tenant, **params):
+    return http.get(f"/api/{tenant.tenant_id}/licenses/export.csv", headers=tenant.headers,
+                    params=params)
+
+
+def rows_of(answer) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(answer.text)))
+
+
+# -- export ------------------------------------------------------------------------------------
+
+def test_the_export_is_csv_with_a_header_and_a_row_per_license(http, catalog, mint):
+    minted = [mint(catalog)["license_id"] for _ in range(3)]
+    answer = export(http, catalog.tenant)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.text.splitlines()[0].split(",") == EXPORT_HEADER
+    rows = rows_of(answer)
+    assert [row["license_id"] for row in rows] == minted
+    assert rows[0]["status"] == "active"
+    assert rows[0]["source"] == "manual"
+    assert rows[0]["active_instances"] == "0"
+    assert rows[0]["customer_email"] == "buyer@example.com"
+
+
+def test_the_export_counts_active_devices(http, catalog, mint):
+    key = mint(catalog)["key"]
+    assert activate(http, catalog, key, machine_hash=machine_hash()).status_code == 200
+    assert rows_of(export(http, catalog.tenant))[0]["active_instances"] == "1"
+
+
+def test_the_export_takes_the_lists_filters(http, tenant, make_catalog, mint):
+    first, second = make_catalog(tenant), make_catalog(tenant)
+    wanted = mint(first, customer_email="ada@example.com")
+    mint(second, customer_email="bob@example.com")
+    by_product = rows_of(export(http, tenant, product_id=first.product_id))
+    assert [row["license_id"] for row in by_product] == [wanted["license_id"]]
+    by_email = rows_of(export(http, tenant, email="ADA@example.com"))
+    assert [row["license_id"] for row in by_email] == [wanted["license_id"]]
+    by_key = rows_of(export(http, tenant, key=wanted["key"].lower()))
+    assert [row["license_id"] for row in by_key] == [wanted["license_id"]]
+    assert rows_of(export(http, tenant, source="stripe")) == []
+
+
+def test_export_cells_that_a_spreadsheet_would_run_are_neutralised(http, catalog, mint):
+    for email in ('=HYPERLINK("http://evil.example")@example.com', "+1+2@example.com",
+                  "-3@example.com"):
+        mint(catalog, customer_email=email)
+    emails = [row["customer_email"] for row in rows_of(export(http, catalog.tenant))]
+    assert emails == ["'=HYPERLINK(\"http://evil.example\")@example.com", "'+1+2@example.com",
+                      "'-3@example.com"]
+
+
+def test_an_unknown_status_filter_is_400_naming_the_field(http, tenant):
+    answer = export(http, tenant, status="sleeping")
+    assert answer.status_code == 400
+    assert "status" in answer.json()["error"]
+
+
+def test_another_tenants_token_cannot_export(http, make_tenant):
+    owner, other = make_tenant(), make_tenant()
+    answer = http.get(f"/api/{owner.tenant_id}/licenses/export.csv", headers=other.headers)
+    assert answer.status_code == 403
+
+
+# -- stats -------------------------------------------------------------------------------------
+
+def test_stats_have_every_day_with_zeros(http, tenant):
+    answer = http.get(f"/api/{tenant.tenant_id}/stats", headers=tenant.headers,
+                      params={"days": 7})
+    assert answer.status_code == 200, answer.text
+    stats = answer.json()
+    today = datetime.now(timezone.utc).date()
+    expected = [(today - timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
+    assert [day["date"] for day in stats["activations_per_day"]] == expected
+    assert [day["date"] for day in stats["new_licenses_per_day"]] == expected
+    assert all(day["count"] == 0 for day in stats["activations_per_day"])
+
+
+def test_stats_count_todays_licenses_activations_and_statuses(http, catalog, mint):
+    keys = [mint(catalog)["key"] for _ in range(2)]
+    for key in keys:
+        assert activate(http, catalog, key, machine_hash=machine_hash()).status_code == 200
+    revoked = mint(catalog)["license_id"]
+    tenant = catalog.tenant
+    assert http.post(f"/api/{tenant.tenant_id}/licenses/{revoked}/revoke",
+                     headers=tenant.headers).status_code == 200
+    stats = http.get(f"/api/{tenant.tenant_id}/stats", headers=tenant.headers).json()
+    assert len(stats["activations_per_day"]) == 30
+    assert stats["activations_per_day"][-1]["count"] == 2
+    assert stats["new_licenses_per_day"][-1]["count"] == 3
+    assert stats["licenses_by_status"]["active"] == 2
+    assert stats["licenses_by_status"]["revoked"] == 1
+    assert stats["licenses_by_status"]["expired"] == 0
+    assert set(stats["deliveries_by_status"]) == {"pending", "delivered", "retrying", "failed"}
+
+
+def test_stats_days_out_of_range_are_400(http, tenant):
+    for days in (0, 366, "many"):
+        answer = http.get(f"/api/{tenant.tenant_id}/stats", headers=tenant.headers,
+                          params={"days": days})
+        assert answer.status_code == 400, days
+
+
+def test_another_tenants_token_cannot_read_stats(http, make_tenant):
+    owner, other = make_tenant(), make_tenant()
+    assert http.get(f"/api/{owner.tenant_id}/stats", headers=other.headers).status_code == 403
+
+
+# -- the operator's tenant list ----------------------------------------------------------------
+
+def test_the_tenant_list_shows_lifecycle_stripe_mode_and_license_count(
+        http, operator_headers, catalog, mint):
+    mint(catalog)
+    tenant_id = catalog.tenant.tenant_id
+    listed, cursor = [], None
+    while True:
+        page = http.get("/api/admin/tenants", headers=operator_headers,
+                        params={"limit": 200, **({"cursor": cursor} if cursor else {})}).json()
+        listed += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    ours = next(item for item in listed if item["tenant_id"] == tenant_id)
+    assert ours["lifecycle"] == "active"
+    assert ours["stripe_mode"] == "none"
+    assert ours["license_count"] == 1
+    assert ours["created_at"].endswith("Z")
+    assert [item["tenant_id"] for item in listed] == sorted(item["tenant_id"] for item in listed)
+
+
+def test_the_tenant_list_filters_by_lifecycle(http, operator_headers, make_tenant):
+    pending = make_tenant(active=False)
+    page = http.get("/api/admin/tenants", headers=operator_headers,
+                    params={"lifecycle": "pending_verification", "limit": 200}).json()
+    assert pending.tenant_id in [item["tenant_id"] for item in page["data"]]
+    assert {item["lifecycle"] for item in page["data"]} == {"pending_verification"}
+
+
+def test_the_tenant_list_is_for_the_operator_only(http, tenant):
+    assert http.get("/api/admin/tenants", headers=tenant.headers).status_code == 401
