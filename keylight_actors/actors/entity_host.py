@@ -7,6 +7,7 @@ Tests may run two plain instances side by side to force a split brain.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import time
@@ -18,7 +19,9 @@ import ray
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from ..domain.audit import AuditEntry
 from ..domain.errors import DomainError, NotFound, Unavailable
+from ..domain.events import OutboundEvent
 from ..observability import ENTITY_CACHE_HITS, ENTITY_LOADS, WRITE_THROUGH_LATENCY
 from ..settings import Settings
 from ..store.conflicts import conflict_from
@@ -27,7 +30,7 @@ from .coalescer import Coalescer
 from .entity_cache import EntityCache
 from .gc_policy import GcPauses, keep_long_lived_objects_frozen
 from .group_commit import BatchedWrite, GroupCommit, GroupWrite
-from .messages import decode, encode_error, encode_result
+from .messages import Message, decode, decode_message, encode_error, encode_result
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,83 @@ Persist = Callable[[AsyncConnection, Any, int], Awaitable[None]]
 PersistBatched = Callable[[Any, int], BatchedWrite]
 
 LOADS_IN_FLIGHT = 2  # load queries under way per host; commits need connections too
+
+# How a host runs a use case (``EntityHost.use_cases``): a change on a private copy,
+# committed before it is kept; the creation of a new entity; or a query of the resident
+# entity, which writes nothing (its in-memory counters, such as rate limits, do change).
+CHANGE, CREATE, QUERY = "change", "create", "query"
+UseCase = Callable[[Any, Any], Any]
+
+
+class HostUnitOfWork(Generic[E]):
+    """The unit of work a host gives a use case (``services.unit_of_work.UnitOfWork``):
+    the entity under its gate, and what the commit will write beside it."""
+
+    __slots__ = (
+        "_entity",
+        "_entity_id",
+        "_host",
+        "_writable",
+        "audits",
+        "created",
+        "events",
+        "instant",
+        "now",
+        "records",
+        "saved",
+    )
+
+    def __init__(self, host: EntityHost[E], entity_id: str, entity: E | None, *,
+                 writable: bool) -> None:
+        self.instant = time.time()
+        self.now = int(self.instant)
+        self._host = host
+        self._entity_id = entity_id
+        self._entity = entity
+        self._writable = writable
+        self.created = False
+        self.saved = False
+        self.records: list[Any] = []
+        self.events: list[OutboundEvent] = []
+        self.audits: list[AuditEntry] = []
+
+    @property
+    def entity(self) -> E:
+        if self._entity is None:
+            raise self._host.not_found(self._entity_id)
+        return self._entity
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.created or self.saved or self.records or self.events or self.audits)
+
+    def _writing(self) -> None:
+        if not self._writable:
+            raise AssertionError("a query use case cannot write")
+
+    def add(self, entity: E) -> None:
+        self._writing()
+        assert self._entity is None, "add() is for an entity that does not exist yet"
+        self._entity = entity
+        self.created = True
+
+    def save(self) -> None:
+        self._writing()
+        if not self.saved and not self.created:
+            self.entity.version += 1  # type: ignore[attr-defined]
+            self.saved = True
+
+    def record(self, row: Any) -> None:
+        self._writing()
+        self.records.append(row)
+
+    def emit(self, event: OutboundEvent) -> None:
+        self._writing()
+        self.events.append(event)
+
+    def audit(self, entry: AuditEntry) -> None:
+        self._writing()
+        self.audits.append(entry)
 
 
 class EntityHost(Generic[E]):
@@ -63,6 +143,7 @@ class EntityHost(Generic[E]):
         self.loader: Coalescer[str, E | None] = Coalescer(
             self._load_batch, max_batch=settings.host_batch_max, max_in_flight=LOADS_IN_FLIGHT)
         self._handlers: dict[str, Handler] | None = None
+        self._use_cases: dict[type, tuple[UseCase, str]] | None = None
         self.fenced_writes = 0
         self.batches_received = 0
         self.calls_received = 0
@@ -102,10 +183,43 @@ class EntityHost(Generic[E]):
             await self._pool.close()
 
     def handlers(self) -> dict[str, Handler]:
-        raise NotImplementedError
+        """The operations still sent as ``{"op": …}`` maps, by name."""
+        return {}
+
+    def use_cases(self) -> dict[type, tuple[UseCase, str]]:
+        """The use case each typed command runs, and how (``CHANGE``, ``CREATE``,
+        ``QUERY``)."""
+        return {}
+
+    async def _run_typed(self, payload: list[Any]) -> bytes:
+        decoded = decode_message(payload)
+        if self._use_cases is None:
+            self._use_cases = self.use_cases()
+        entry = None if decoded is None else self._use_cases.get(decoded[0].command)
+        if decoded is None or entry is None:
+            return encode_error(NotFound(f"unknown message {payload[0]!r}", "UNKNOWN_OP"))
+        registered, command = decoded
+        use_case, mode = entry
+        try:
+            result = await self.run_use_case(registered, use_case, mode, command)
+            return encode_result(registered.encode_result(result))
+        except DomainError as error:
+            return encode_error(error)
+        except Exception:
+            log.exception("%s failed %s", self.name, registered.tag)
+            return encode_error(Unavailable("the operation failed; try again"))
+
+    async def run_use_case(self, registered: Message[Any, Any], use_case: UseCase, mode: str,
+                           command: Any) -> Any:
+        entity_id = registered.entity_id(command)
+        if mode == QUERY:
+            return await self.query(entity_id, use_case, command)
+        return await self.run(entity_id, use_case, command, creates=mode == CREATE)
 
     async def handle(self, payload: bytes) -> bytes:
         command = decode(payload)
+        if isinstance(command, list):
+            return await self._run_typed(command)
         if self._handlers is None:
             self._handlers = self.handlers()
         handler = self._handlers.get(command["op"])
@@ -203,6 +317,68 @@ class EntityHost(Generic[E]):
         self.cache.put(entity_id, kept, loaded=True)
         ENTITY_LOADS.inc(tags={"kind": self.kind})
         return self.revived(entity_id, kept)
+
+    def unit_of_work(self, entity_id: str, entity: E | None, *, writable: bool
+                     ) -> HostUnitOfWork[E]:
+        return HostUnitOfWork(self, entity_id, entity, writable=writable)
+
+    def write_of(self, uow: HostUnitOfWork[E], old_version: int) -> GroupWrite:
+        """What a unit of work's commit writes: the entity (inserted, or saved fenced on
+        ``old_version``), the rows beside it, its events and audit entries."""
+        raise NotImplementedError
+
+    async def query(self, entity_id: str, use_case: UseCase, command: Any) -> Any:
+        """Run a use case that writes nothing on the resident entity, under its gate."""
+        async with self.cache.gate(entity_id):
+            entity = await self.entity(entity_id)
+            return use_case(command, self.unit_of_work(entity_id, entity, writable=False))
+
+    async def run(self, entity_id: str, use_case: UseCase, command: Any, *,
+                  creates: bool = False) -> Any:
+        """Run a use case on a copy of the entity, commit what it recorded, and only then
+        keep the copy and answer. A fenced commit reloads the entity and runs the use case
+        once more; a use case that recorded nothing commits nothing."""
+        async with self.cache.gate(entity_id):
+            for attempt in (1, 2):
+                old_version = 0
+                draft: E | None = None
+                if not creates:
+                    current = await self.entity(entity_id)
+                    old_version = current.version  # type: ignore[attr-defined]
+                    draft = self.draft_of(current)
+                uow = self.unit_of_work(entity_id, draft, writable=True)
+                result = use_case(command, uow)
+                if inspect.isawaitable(result):
+                    result = await result
+                if not uow.dirty:
+                    return result
+                if not await self._commit(entity_id, self.write_of(uow, old_version),
+                                          last_attempt=attempt == 2):
+                    continue
+                self.cache.put(entity_id, self.resident(uow.entity), loaded=creates)
+                return result
+        raise AssertionError("unreachable")
+
+    async def _commit(self, entity_id: str, write: GroupWrite, *, last_attempt: bool) -> bool:
+        """Commit ``write``; False when it was fenced out (the entity is dropped, to be
+        reloaded); a failed commit drops the entity and raises a retryable error."""
+        started = time.perf_counter()
+        try:
+            await self.commits.commit(write)
+        except StaleVersion:
+            self.fenced_writes += 1
+            self.cache.drop(entity_id)
+            log.warning("%s: %s %s was fenced; reloading", self.name, self.kind, entity_id)
+            if last_attempt:
+                raise Unavailable("the record changed under us; try again") from None
+            return False
+        except psycopg.errors.UniqueViolation as violation:
+            raise conflict_from(violation) from None
+        except psycopg.Error as error:
+            self.cache.drop(entity_id)
+            raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
+        WRITE_THROUGH_LATENCY.observe(time.perf_counter() - started, tags={"kind": self.kind})
+        return True
 
     async def mutate(
         self,

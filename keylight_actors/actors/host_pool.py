@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
@@ -15,12 +15,15 @@ from .allocator_policy import fix_mmap_threshold
 from .coalescer import Coalescer
 from .host_link import HostLink, HostLinkServer, LinkEndpoint, LinkLost
 from .license_host import LicenseHost
-from .messages import encode_command, unwrap_reply
+from .messages import Message, encode_command, unwrap_reply
 from .named_actor import durable_actor_options
 from .rendezvous import owner_index
 from .tenant_host import TenantHost
+from .tenant_messages import TenantClient
 
 log = logging.getLogger(__name__)
+C = TypeVar("C")
+R = TypeVar("R")
 
 HOST_CONCURRENCY = 1000
 OUTLIVE_SECONDS = 300
@@ -156,6 +159,25 @@ class HostPool:
             raise Unavailable(f"the {self.kind} host is restarting; try again") from error
         return unwrap_reply(reply)
 
+    async def send(self, message: Message[C, R], command: C, *, retry_read: bool = False
+                   ) -> R:
+        """A typed command to the host that owns its entity; its typed result. A read
+        (``retry_read``) is sent once more when its host died under it."""
+        entity_id = message.entity_id(command)
+        payload = message.encode(command)
+        batcher = self.batchers[owner_index(self.names, entity_id)]
+        for attempt in (1, 2):
+            try:
+                reply = await batcher.submit(payload)
+            except HOST_FAILURES as error:
+                log.warning("%s host for %s unavailable: %s", self.kind, message.tag,
+                            type(error).__name__)
+                if retry_read and attempt == 1:
+                    continue
+                raise Unavailable(f"the {self.kind} host is restarting; try again") from error
+            return message.decode_result(unwrap_reply(reply))
+        raise AssertionError("unreachable")
+
     async def call_retrying_reads(self, op: str, entity_id: str, **args: Any) -> Any:
         """A read may safely be sent again once when its host died under it."""
         try:
@@ -174,4 +196,5 @@ class HostPool:
 class Hosts:
     def __init__(self, settings: Settings) -> None:
         self.licenses = HostPool("license", settings, license_host_count(settings))
-        self.tenants = HostPool("tenant", settings, max(1, settings.tenant_hosts))
+        self.tenant_pool = HostPool("tenant", settings, max(1, settings.tenant_hosts))
+        self.tenants = TenantClient(self.tenant_pool)

@@ -6,7 +6,9 @@ name, code and message and is raised again on the ingress side.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Generic, TypeVar
 
 import msgpack
 
@@ -33,7 +35,8 @@ def encode_command(op: str, entity_id: str, **args: Any) -> bytes:
     return msgpack.packb({"op": op, "id": entity_id, "args": args}, use_bin_type=True)
 
 
-def decode(payload: bytes) -> dict[str, Any]:
+def decode(payload: bytes) -> Any:
+    """A reply, or a command: a map (``{"op": …}``) or a typed message's array."""
     return msgpack.unpackb(payload, raw=False)
 
 
@@ -62,3 +65,69 @@ def unwrap_reply(payload: bytes) -> Any:
     if kind is errors.RateLimited:
         raise errors.RateLimited(body["message"], body.get("retry_after", 1), body["code"])
     raise kind(body["message"], body["code"])
+
+
+# -- typed messages -----------------------------------------------------------------------
+#
+# A typed message is a msgpack array ``[tag, *the command's fields]``; every command type is
+# registered once (``message``) with how its fields and its result are encoded, and a
+# client can only send a registered type. (Commands still sent as ``{"op": …}`` maps by
+# ``encode_command`` are the license host's, until they are converted too.)
+
+C = TypeVar("C")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Generic[C, R]):
+    """One kind of command to a host, and what it answers."""
+
+    tag: str
+    command: type[C]
+    key: str  # the command's field that names the entity, which routes it
+    encode_fields: Callable[[C], list[Any]]
+    decode_fields: Callable[[Sequence[Any]], C]
+    encode_result: Callable[[R], Any]
+    decode_result: Callable[[Any], R]
+
+    def encode(self, command: C) -> bytes:
+        return msgpack.packb([self.tag, *self.encode_fields(command)], use_bin_type=True)
+
+    def entity_id(self, command: C) -> str:
+        return getattr(command, self.key)  # type: ignore[no-any-return]
+
+
+MESSAGES: dict[str, Message[Any, Any]] = {}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def message(
+    command: type[C], *, key: str,
+    encode_result: Callable[[R], Any] = _same, decode_result: Callable[[Any], R] = _same,
+    encode_fields: Callable[[C], list[Any]] | None = None,
+    decode_fields: Callable[[Sequence[Any]], C] | None = None,
+) -> Message[C, R]:
+    """Register ``command`` (once); by default its fields travel as they are, in order."""
+    tag = command.__name__
+    if tag in MESSAGES:
+        raise ValueError(f"message {tag} is registered twice")
+    names = [item.name for item in fields(command)]  # type: ignore[arg-type]
+    registered: Message[C, R] = Message(
+        tag, command, key,
+        encode_fields or (lambda value: [getattr(value, name) for name in names]),
+        decode_fields or (lambda values: command(*values)),
+        encode_result, decode_result,
+    )
+    MESSAGES[tag] = registered
+    return registered
+
+
+def decode_message(payload: Any) -> tuple[Message[Any, Any], Any] | None:
+    """A decoded typed message and its command; None for an unregistered tag."""
+    registered = MESSAGES.get(payload[0])
+    if registered is None:
+        return None
+    return registered, registered.decode_fields(payload[1:])

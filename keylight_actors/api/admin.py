@@ -7,9 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ..domain.errors import InvalidInput, NotFound
+from ..services.tenants import (
+    ConnectStripe,
+    CreatedTenant,
+    CreateTenant,
+    SetLifecycle,
+    SetSdkQuota,
+    TenantSnapshot,
+)
 from ..store.stripe_events import list_events, load_event
+from . import schemas
 from .auth import require_operator
-from .schemas import ChangeTenant, ConnectStripe, CreateTenant
 from .services import Services
 from .stripe_processing import process_event
 
@@ -20,31 +28,48 @@ def services_of(request: Request) -> Services:
     return request.app.state.services
 
 
-def public_tenant_view(snapshot: dict[str, Any]) -> dict[str, Any]:
+def public_tenant_view(snapshot: TenantSnapshot) -> dict[str, Any]:
     return {
-        "tenant_id": snapshot["tenant_id"],
-        "name": snapshot["name"],
-        "lifecycle": snapshot["lifecycle"],
-        "stripe_account_id": snapshot["stripe_account_id"],
-        "sdk_key_required": snapshot["sdk_key_hash"] is not None,
-        "products": sorted(snapshot["products"]),
-        "primary_kid": snapshot["primary_kid"],
-        "sdk_quota_per_minute": snapshot["sdk_quota_per_minute"],
+        "tenant_id": snapshot.tenant_id,
+        "name": snapshot.name,
+        "lifecycle": snapshot.lifecycle.value,
+        "stripe_account_id": snapshot.stripe_account_id,
+        "sdk_key_required": snapshot.sdk_key_hash is not None,
+        "products": sorted(snapshot.products),
+        "primary_kid": snapshot.primary_kid,
+        "sdk_quota_per_minute": snapshot.sdk_quota_per_minute,
+    }
+
+
+def created_tenant_view(created: CreatedTenant) -> dict[str, Any]:
+    """The one answer that shows the new tenant's secrets."""
+    key = created.signing_key
+    return {
+        "tenant_id": created.tenant_id,
+        "name": created.name,
+        "lifecycle": created.lifecycle.value,
+        "sdk_key": created.sdk_key,
+        "checkout_api_key": created.checkout_api_key,
+        "management_token": created.management_token,
+        "keyset": {
+            "primary_kid": key.kid,
+            "keys": [{"kid": key.kid, "alg": "ed25519", "public_key": key.public_key}],
+        },
     }
 
 
 @router.post("/tenants", status_code=201)
-async def create_tenant(body: CreateTenant, request: Request) -> dict[str, Any]:
+async def create_tenant(body: schemas.CreateTenant, request: Request) -> dict[str, Any]:
     services = services_of(request)
     actor = await require_operator(request, services)
     services.tenants.forget(body.tenant_id)
-    return await services.hosts.tenants.call(
-        "create", body.tenant_id, name=body.name, with_sdk_key=body.sdk_key, actor=actor
-    )
+    created = await services.hosts.tenants.create(
+        CreateTenant(body.tenant_id, body.name, body.sdk_key, actor))
+    return created_tenant_view(created)
 
 
 @router.patch("/tenants/{tenant_id}")
-async def change_tenant(tenant_id: str, body: ChangeTenant, request: Request
+async def change_tenant(tenant_id: str, body: schemas.ChangeTenant, request: Request
                         ) -> dict[str, Any]:
     """Move the tenant through its lifecycle, and/or set its SDK quota (null: none)."""
     services = services_of(request)
@@ -53,25 +78,24 @@ async def change_tenant(tenant_id: str, body: ChangeTenant, request: Request
     if not changes or changes.get("lifecycle", "") is None:
         raise InvalidInput("give lifecycle and/or sdk_quota_per_minute")
     snapshot = None
-    if "lifecycle" in changes:
-        snapshot = await services.hosts.tenants.call(
-            "set_lifecycle", tenant_id, lifecycle=body.lifecycle, actor=actor)
+    if body.lifecycle is not None:
+        snapshot = await services.hosts.tenants.set_lifecycle(
+            SetLifecycle(tenant_id, body.lifecycle, actor))
     if "sdk_quota_per_minute" in changes:
-        snapshot = await services.hosts.tenants.call(
-            "set_sdk_quota", tenant_id, per_minute=body.sdk_quota_per_minute, actor=actor)
+        snapshot = await services.hosts.tenants.set_sdk_quota(
+            SetSdkQuota(tenant_id, body.sdk_quota_per_minute, actor))
     assert snapshot is not None
     services.tenants.remember(snapshot)
     return public_tenant_view(snapshot)
 
 
 @router.put("/tenants/{tenant_id}/stripe")
-async def connect_stripe(tenant_id: str, body: ConnectStripe, request: Request
+async def connect_stripe(tenant_id: str, body: schemas.ConnectStripe, request: Request
                          ) -> dict[str, Any]:
     services = services_of(request)
     actor = await require_operator(request, services)
-    snapshot = await services.hosts.tenants.call(
-        "connect_stripe", tenant_id, stripe_account_id=body.stripe_account_id, actor=actor
-    )
+    snapshot = await services.hosts.tenants.connect_stripe(
+        ConnectStripe(tenant_id, body.stripe_account_id, actor))
     services.tenants.remember(snapshot)
     return public_tenant_view(snapshot)
 

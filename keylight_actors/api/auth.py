@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 
 from ..domain.credentials import credential_matches, hash_credential
 from ..domain.errors import Forbidden, Unauthorized
+from ..services.tenants import TenantSnapshot
 from ..store.tenants import management_token_in_use
 from .services import Services
 
@@ -32,14 +32,14 @@ async def require_operator(request: Request, services: Services) -> str:
 @dataclass(frozen=True)
 class TenantCaller:
     actor: str
-    snapshot: dict[str, Any]
+    snapshot: TenantSnapshot
 
 
 async def require_tenant(request: Request, services: Services, tenant_id: str) -> TenantCaller:
     """The tenant's management token, or the operator's, for ``tenant_id``."""
     token = bearer_token(request)
     snapshot = await services.tenants.snapshot(tenant_id)
-    if credential_matches(token, snapshot["management_token_hash"]):
+    if credential_matches(token, snapshot.management_token_hash):
         return TenantCaller(f"tenant:{tenant_id}", snapshot)
     if credential_matches(token, await services.operator_hash()):
         return TenantCaller(OPERATOR, snapshot)

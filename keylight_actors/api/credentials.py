@@ -6,6 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ..services.credentials import (
+    RemoveSdkKey,
+    RetireSigningKey,
+    RotateCredential,
+    RotateSigningKey,
+)
 from .admin import public_tenant_view, services_of
 from .auth import require_tenant
 from .health import keyset_view
@@ -16,10 +22,10 @@ router = APIRouter(prefix="/api/{tenant_id}", tags=["credentials"])
 async def _rotate(request: Request, tenant_id: str, which: str) -> dict[str, Any]:
     services = services_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    rotated = await services.hosts.tenants.call("rotate_credential", tenant_id, which=which,
-                                                actor=caller.actor)
-    services.tenants.remember(rotated["snapshot"])
-    return {"tenant_id": tenant_id, which: rotated[which]}
+    rotated = await services.hosts.tenants.rotate_credential(
+        RotateCredential(tenant_id, which, caller.actor))
+    services.tenants.remember(rotated.snapshot)
+    return {"tenant_id": tenant_id, which: rotated.secret}
 
 
 @router.post("/sdk-key/rotate")
@@ -28,19 +34,14 @@ async def rotate_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
     return await _rotate(request, tenant_id, "sdk_key")
 
 
-async def _change(request: Request, tenant_id: str, op: str, **args: Any) -> dict[str, Any]:
-    """A credential change through the tenant's host; this ingress sees it at once."""
-    services = services_of(request)
-    caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.call(op, tenant_id, actor=caller.actor, **args)
-    services.tenants.remember(snapshot)
-    return snapshot
-
-
 @router.delete("/sdk-key")
 async def remove_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """Stop requiring an SDK key, for SDKs that send none."""
-    return public_tenant_view(await _change(request, tenant_id, "remove_sdk_key"))
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    snapshot = await services.hosts.tenants.remove_sdk_key(RemoveSdkKey(tenant_id, caller.actor))
+    services.tenants.remember(snapshot)  # this ingress sees the change at once
+    return public_tenant_view(snapshot)
 
 
 @router.post("/checkout-key/rotate")
@@ -58,10 +59,20 @@ async def rotate_management_token(tenant_id: str, request: Request) -> dict[str,
 @router.post("/signing-keys/rotate")
 async def rotate_signing_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """A new primary Ed25519 key; earlier keys stay published until retired."""
-    return keyset_view(await _change(request, tenant_id, "rotate_signing_key"))
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    snapshot = await services.hosts.tenants.rotate_signing_key(
+        RotateSigningKey(tenant_id, caller.actor))
+    services.tenants.remember(snapshot)
+    return keyset_view(snapshot)
 
 
 @router.delete("/signing-keys/{kid}")
 async def retire_signing_key(tenant_id: str, kid: str, request: Request) -> dict[str, Any]:
     """Stop publishing an old key: leases it signed no longer verify."""
-    return keyset_view(await _change(request, tenant_id, "retire_signing_key", kid=kid[:16]))
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    snapshot = await services.hosts.tenants.retire_signing_key(
+        RetireSigningKey(tenant_id, kid[:16], caller.actor))
+    services.tenants.remember(snapshot)
+    return keyset_view(snapshot)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from ..services.tenants import TenantSnapshot
 from .admin import services_of
 
 router = APIRouter(tags=["health"])
@@ -30,7 +31,7 @@ async def readyz(request: Request) -> JSONResponse:
             await conn.execute("SELECT 1")
 
     async def hosts() -> None:
-        await services.hosts.tenants.ping_all()
+        await services.hosts.tenant_pool.ping_all()
         await services.hosts.licenses.ping_all()
 
     for name, check in (("database", database), ("hosts", hosts)):
@@ -46,13 +47,13 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-def keyset_view(snapshot: dict[str, Any]) -> dict[str, Any]:
+def keyset_view(snapshot: TenantSnapshot) -> dict[str, Any]:
     """The tenant's published keys, as the SDKs fetch them."""
     return {
-        "primary_kid": snapshot["primary_kid"],
+        "primary_kid": snapshot.primary_kid,
         "keys": [
-            {"kid": key["kid"], "alg": "ed25519", "public_key": key["public_key"]}
-            for key in snapshot["signing_keys"]
+            {"kid": key.kid, "alg": "ed25519", "public_key": key.public_key}
+            for key in snapshot.signing_keys
         ],
     }
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from ..actors.license_view import iso_time
+from ..domain.catalog import Product
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.license import LicenseStatus
+from ..services import catalog
+from ..services import licenses as license_cases
+from ..services.tenants import TenantSnapshot, key_type_from_wire
 from ..store.audit import list_audit
 from ..store.licenses import key_hash_of, list_licenses
 from .admin import services_of
@@ -27,25 +32,25 @@ PRICE_FIELDS = frozenset({"price_in_cents", "currency", "recurring_interval"})
 
 
 async def stripe_price_for(
-    services: Services, snapshot: dict[str, Any], product_id: str, terms: dict[str, Any]
+    services: Services, snapshot: TenantSnapshot, product_id: str, terms: dict[str, Any]
 ) -> str | None:
     """Create the Stripe Price for priced terms on a connected tenant; None otherwise."""
     if terms.get("price_in_cents") is None or not terms.get("currency"):
         return None
     settings = services.settings
-    if snapshot["stripe_account_id"] and settings.stripe_secret_key:
-        api_key, account = settings.stripe_secret_key, snapshot["stripe_account_id"]
+    if snapshot.stripe_account_id and settings.stripe_secret_key:
+        api_key, account = settings.stripe_secret_key, snapshot.stripe_account_id
     else:
-        secrets = await services.manual_stripe_secrets(snapshot["tenant_id"])
+        secrets = await services.manual_stripe_secrets(snapshot.tenant_id)
         if secrets is None:
             return None
         api_key, account = secrets[0], None
-    product = snapshot["products"][product_id]
+    product = snapshot.products[product_id]
     params: dict[str, Any] = {
         "unit_amount": terms["price_in_cents"],
         "currency": terms["currency"],
-        "product_data": {"name": f"{product['display_name']} — {terms['display_name']}"},
-        "metadata": {"tenant_id": snapshot["tenant_id"], "product_id": product_id,
+        "product_data": {"name": f"{product.display_name} — {terms['display_name']}"},
+        "metadata": {"tenant_id": snapshot.tenant_id, "product_id": product_id,
                      "key_type_id": terms["key_type_id"]},
     }
     if terms.get("recurring_interval"):
@@ -58,11 +63,10 @@ async def stripe_price_for(
 async def create_product(tenant_id: str, body: CreateProduct, request: Request) -> dict[str, Any]:
     services = services_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    product = await services.hosts.tenants.call(
-        "create_product", tenant_id, product=body.model_dump(), actor=caller.actor
-    )
+    product = await services.hosts.tenants.create_product(
+        catalog.CreateProduct(tenant_id, Product(**body.model_dump()), caller.actor))
     services.tenants.forget(tenant_id)
-    return product
+    return asdict(product)
 
 
 @router.post("/products/{product_id}/key-types", status_code=201)
@@ -73,19 +77,17 @@ async def create_key_type(
     caller = await require_tenant(request, services, tenant_id)
     terms = body.model_dump()
     snapshot = await services.tenants.fresh_snapshot(tenant_id)
-    if product_id not in snapshot["products"]:
+    if product_id not in snapshot.products:
         raise NotFound(f"unknown product {product_id!r}", code="PRODUCT_NOT_FOUND")
-    if body.key_type_id in snapshot["key_types"].get(product_id, {}):
+    if snapshot.key_type(product_id, body.key_type_id) is not None:
         raise Conflict(f"key type {body.key_type_id!r} exists", code="KEY_TYPE_EXISTS")
     price_id = await stripe_price_for(services, snapshot, product_id, terms)
-    key_type = await services.hosts.tenants.call(
-        "create_key_type",
+    key_type = await services.hosts.tenants.create_key_type(catalog.CreateKeyType(
         tenant_id,
-        key_type={**terms, "product_id": product_id, "stripe_price_id": price_id},
-        actor=caller.actor,
-    )
+        key_type_from_wire({**terms, "product_id": product_id, "stripe_price_id": price_id}),
+        caller.actor))
     services.tenants.forget(tenant_id)
-    return key_type
+    return asdict(key_type)
 
 
 @router.patch("/products/{product_id}/key-types/{key_type_id}")
@@ -102,35 +104,23 @@ async def change_key_type(
         raise InvalidInput("nothing to change")
     if PRICE_FIELDS & changes.keys():
         snapshot = await services.tenants.fresh_snapshot(tenant_id)
-        current = snapshot["key_types"].get(product_id, {}).get(key_type_id)
+        current = snapshot.key_type(product_id, key_type_id)
         if current is None:
             raise NotFound(f"unknown key type {key_type_id!r}", code="KEY_TYPE_NOT_FOUND")
         changes["stripe_price_id"] = await stripe_price_for(
-            services, snapshot, product_id, {**current, **changes})
-    key_type = await services.hosts.tenants.call(
-        "update_key_type",
-        tenant_id,
-        product_id=product_id,
-        key_type_id=key_type_id,
-        changes=changes,
-        actor=caller.actor,
-    )
+            services, snapshot, product_id, {**asdict(current), **changes})
+    key_type = await services.hosts.tenants.update_key_type(catalog.UpdateKeyType(
+        tenant_id, product_id, key_type_id, changes, caller.actor))
     services.tenants.forget(tenant_id)
-    return key_type
+    return asdict(key_type)
 
 
 @router.post("/licenses", status_code=201)
 async def mint_license(tenant_id: str, body: MintLicense, request: Request) -> dict[str, Any]:
     services = services_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    return await services.hosts.tenants.call(
-        "mint",
-        tenant_id,
-        product_id=body.product_id,
-        key_type_id=body.key_type_id,
-        customer_email=body.customer_email,
-        actor=caller.actor,
-    )
+    return await services.hosts.tenants.mint(license_cases.MintLicense(
+        tenant_id, body.product_id, body.key_type_id, body.customer_email, caller.actor))
 
 
 @router.get("/licenses")
@@ -217,7 +207,7 @@ async def remint_license(tenant_id: str, license_id: str, request: Request) -> d
     current = await services.hosts.licenses.call_retrying_reads(
         "get", key_hash, tenant_id=tenant_id
     )
-    key_prefix = caller.snapshot["products"][current["product_id"]]["key_prefix"]
+    key_prefix = caller.snapshot.products[current["product_id"]].key_prefix
     return await services.hosts.licenses.call(
         "remint", key_hash, tenant_id=tenant_id, key_prefix=key_prefix, actor=caller.actor
     )

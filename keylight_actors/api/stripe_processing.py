@@ -14,6 +14,7 @@ from ..domain.stripe_events import (
     RevokeForPayment,
     decide,
 )
+from ..services.payments import MintFromCheckout
 from ..store.licenses import key_hash_for_stripe
 from ..store.stripe_events import ALREADY_PROCESSED, mark_outcome, record_received
 from ..store.tenants import tenant_for_stripe_account
@@ -87,13 +88,9 @@ async def _license_key_hash(services: Services, tenant_id: str, **stripe_id: str
 async def _apply(services: Services, tenant_id: str, event_id: str, action: Any) -> None:
     hosts = services.hosts
     if isinstance(action, MintForSession):
-        await hosts.tenants.call(
-            "mint_from_checkout", tenant_id, event_id=event_id, session_id=action.session_id,
-            product_id=action.product_id, key_type_id=action.key_type_id,
-            customer_email=action.customer_email,
-            stripe_ids={"payment_intent": action.payment_intent,
-                        "subscription": action.subscription, "customer": action.customer},
-        )
+        await hosts.tenants.mint_from_checkout(MintFromCheckout(
+            tenant_id, event_id, action.session_id, action.product_id, action.key_type_id,
+            action.customer_email, action.payment_intent, action.subscription, action.customer))
     elif isinstance(action, RevokeForPayment):
         key_hash = await _license_key_hash(services, tenant_id,
                                            payment_intent=action.payment_intent)
@@ -104,11 +101,10 @@ async def _apply(services: Services, tenant_id: str, event_id: str, action: Any)
                                            subscription=action.subscription)
         current = await hosts.licenses.call_retrying_reads("get", key_hash, tenant_id=tenant_id)
         snapshot = await services.tenants.snapshot(tenant_id)
-        key_type = snapshot["key_types"].get(current["product_id"], {}).get(
-            current["key_type_id"], {})
+        key_type = snapshot.key_type(current["product_id"], current["key_type_id"])
         await hosts.licenses.call("stripe_renew", key_hash, tenant_id=tenant_id,
                                   event_id=event_id, invoice_id=action.invoice_id,
-                                  duration_days=key_type.get("duration_days"))
+                                  duration_days=key_type.duration_days if key_type else None)
     elif isinstance(action, ExpireSubscription):
         key_hash = await _license_key_hash(services, tenant_id,
                                            subscription=action.subscription)

@@ -9,17 +9,23 @@ from typing import Any
 from .errors import InvalidInput
 
 LICENSE_CREATED = "license.created"
+LICENSE_ACTIVATED = "license.activated"
+LICENSE_DEACTIVATED = "license.deactivated"
+LICENSE_EXPIRED = "license.expired"
+LICENSE_REFUNDED = "license.refunded"
+LICENSE_REVOKED = "license.revoked"
+SUBSCRIPTION_RENEWED = "subscription.renewed"
 EVENT_TYPES: tuple[str, ...] = (
     LICENSE_CREATED,
-    "license.activated",
-    "license.deactivated",
-    "license.expired",
-    "license.refunded",
-    "license.revoked",
-    "subscription.renewed",
+    LICENSE_ACTIVATED,
+    LICENSE_DEACTIVATED,
+    LICENSE_EXPIRED,
+    LICENSE_REFUNDED,
+    LICENSE_REVOKED,
+    SUBSCRIPTION_RENEWED,
 )
 ALWAYS_ON = frozenset({LICENSE_CREATED})
-OFF_BY_DEFAULT = frozenset({"license.activated", "license.deactivated"})
+OFF_BY_DEFAULT = frozenset({LICENSE_ACTIVATED, LICENSE_DEACTIVATED})
 
 # The envelope's fields lead the body, in this order; the event's own fields follow, sorted.
 ENVELOPE_FIELDS = ("id", "created", "version", "event", "tenant_id")

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from ..domain.audit import AuditEntry
 
-@dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    action: str
-    tenant_id: str | None
-    target: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+__all__ = ["AuditEntry", "list_audit", "record_audit"]
 
 
 async def record_audit(conn: AsyncConnection, entry: AuditEntry) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import cache
 
 from nacl.secret import SecretBox
 from nacl.utils import random as random_bytes
@@ -37,3 +38,9 @@ class SecretSealer:
 
     def __repr__(self) -> str:
         return "SecretSealer(<master key hidden>)"
+
+
+@cache
+def sealer_for(master_key: str) -> SecretSealer:
+    """The process's one sealer for a configured (base64) master key."""
+    return SecretSealer(decode_master_key(master_key))

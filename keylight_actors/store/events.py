@@ -6,16 +6,14 @@ that same transaction, and a NOTIFY that Postgres hands to the dispatchers on co
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from typing import Any
-
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from ..domain.events import EVENT_ENVELOPE_VERSION, OutboundEvent
 from .webhook_deliveries import NOTIFY_CHANNEL
 
-EVENT_ENVELOPE_VERSION = "2026-05-01"
+__all__ = ["EVENT_ENVELOPE_VERSION", "EVENT_OUTBOX_CTES", "EVENT_ROW_TYPE", "OutboundEvent",
+           "insert_event"]
 
 # The outbox rows for a set of events, as common table expressions that follow a WITH
 # clause naming ``{source}``: a relation of (event_id, tenant_id, event_type, payload,
@@ -41,31 +39,6 @@ EVENT_OUTBOX_CTES = """
                  FROM (SELECT 1 FROM delivery LIMIT 1) AS wanted)
 """
 EVENT_ROW_TYPE = "event_id uuid, tenant_id text, event_type text, payload jsonb, created bigint"
-
-
-@dataclass(frozen=True)
-class OutboundEvent:
-    tenant_id: str
-    event_type: str
-    fields: dict[str, Any]
-
-    def row(self, now: int) -> dict[str, Any]:
-        """The outbox row, with a new event id, as the outbox statements read it."""
-        event_id = str(uuid.uuid4())
-        return {
-            "event_id": event_id,
-            "tenant_id": self.tenant_id,
-            "event_type": self.event_type,
-            "created": now,
-            "payload": {
-                "id": event_id,
-                "created": now,
-                "version": EVENT_ENVELOPE_VERSION,
-                "event": self.event_type,
-                "tenant_id": self.tenant_id,
-                **self.fields,
-            },
-        }
 
 
 async def insert_event(conn: AsyncConnection, event: OutboundEvent, now: int) -> str:
