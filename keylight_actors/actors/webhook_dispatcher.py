@@ -29,7 +29,7 @@ from ..integrations.webhook_signing import secret_key, signed_headers
 from ..observability import WEBHOOK_ATTEMPTS, WEBHOOK_QUEUE_AGE, WEBHOOK_QUEUE_DEPTH
 from ..settings import Settings
 from ..store.database import open_pool
-from ..store.encryption import SecretSealer, decode_master_key
+from ..store.encryption import sealer_for
 from ..store.webhook_deliveries import (
     NOTIFY_CHANNEL,
     AttemptRecord,
@@ -64,7 +64,7 @@ class WebhookDispatcher:
         self.settings = settings
         self.name = name
         self.owner = f"{name}/{uuid.uuid4()}"
-        self._sealer = SecretSealer(decode_master_key(settings.master_key))
+        self._sealer = sealer_for(settings.master_key)
         self.capacity = max(1, settings.webhook_concurrency)
         self._sender = WebhookSender(
             timeout_seconds=settings.webhook_timeout_seconds,

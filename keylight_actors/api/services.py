@@ -16,8 +16,7 @@ from ..domain.write_throttle import WriteThrottle
 from ..integrations.stripe_gateway import StripeGateway
 from ..settings import Settings
 from ..store.database import open_pool
-from ..store.encryption import SecretSealer, decode_master_key
-from ..store.migrate import apply_migrations
+from ..store.encryption import SecretSealer, sealer_for
 from ..store.operator import ensure_operator_token, operator_token_hash
 from ..store.signing_keys import SigningKeyring
 from ..store.tenants import manual_stripe_secrets
@@ -49,9 +48,9 @@ class Services:
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
+        # The schema is migrated once per start, before the app is built (server.py,
+        # serve_app.py: prepare_database), not again by every replica.
         assert settings.database_url, "the ingress needs a resolved database URL"
-        assert settings.session_database_url
-        await asyncio.to_thread(apply_migrations, settings.session_database_url)
         generated = await asyncio.to_thread(
             ensure_operator_token, settings.database_url, settings.admin_token
         )
@@ -67,7 +66,7 @@ class Services:
             return pool
 
         assert settings.master_key, "the ingress needs the resolved master key"
-        sealer = SecretSealer(decode_master_key(settings.master_key))
+        sealer = sealer_for(settings.master_key)
         keyring = SigningKeyring(pool_source, sealer)
         return cls(
             settings,

@@ -109,7 +109,9 @@ def base_url(settings: Settings, ray_session: None) -> Iterator[str]:
     from ray import serve
 
     from keylight_actors.api.deployment import build_app
+    from keylight_actors.server import prepare_database
 
+    prepare_database(settings)  # as every start does, once, before the app is built
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build_app(settings), name="keylight", route_prefix="/", blocking=False)
