@@ -214,7 +214,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
             "instance_id": outcome.instance.instance_id,
             "lease": await self.signer.lease(license_, outcome.instance.instance_id, kid, now,
                                              status="active"),
-            "license_expires_at": iso_time(license_.expires_at),
+            "license_expires_at": license_.expires_at,  # Unix seconds or None
         }
 
     async def sdk_validate(
@@ -248,7 +248,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
         return {
             "valid": not outcome.expired,
             "lease": await self.signer.lease(license_, instance_id, kid, now, status=status),
-            "license_expires_at": iso_time(license_.expires_at),
+            "license_expires_at": license_.expires_at,  # Unix seconds or None
         }
 
     async def sdk_deactivate(

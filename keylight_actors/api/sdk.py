@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -15,17 +16,30 @@ from ..domain.credentials import sdk_key_accepted
 from ..domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from ..domain.license_key import hash_license_key
 from ..domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
-from ..domain.product_config import sign_product_config
 from ..store.audit import AuditEntry, record_audit
-from ..store.keyless import record_keyless_instance
+from ..store.keyless import link_keyless_instance, record_keyless_instance
 from ..store.licenses import key_hash_of_instance
 from .admin import services_of
+from .errors import ErrorBody
 from .sdk_caller import SdkCaller
 from .sdk_fast_path import FastRoute
-from .sdk_schemas import ActivateRequest, DeactivateRequest, KeylessRequest, ValidateRequest
+from .sdk_schemas import (
+    ActivateAnswer,
+    ActivateRequest,
+    DeactivateRequest,
+    KeylessRequest,
+    SignedProductConfig,
+    ValidateAnswer,
+    ValidateExpiredAnswer,
+    ValidateRequest,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sdk"])
+
+# The longest an activation waits on linking its free-tier install (never failing for it).
+FREE_TIER_LINK_TIMEOUT_SECONDS = 2.0
+
 
 async def sdk_tenant(caller: SdkCaller, tenant_id: str, product_id: str) -> dict[str, Any]:
     """The tenant snapshot, once the SDK key and the product are checked."""
@@ -80,18 +94,38 @@ async def activation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
         raise Forbidden("this vendor cannot activate new devices now", code="TENANT_NOT_ACTIVE")
     if not _product_active(snapshot, product_id):
         raise Forbidden("this product is not available", code="PRODUCT_NOT_ACTIVE")
+    key_hash = hash_license_key(body.license_key)
     answer = await guarded_lookup(
         caller,
         tenant_id,
         "sdk_activate",
-        hash_license_key(body.license_key),
+        key_hash,
         product_id=product_id,
         name=body.instance_name,
         machine_hash=body.machine_hash,
         kid=snapshot["primary_kid"],
     )
+    if body.free_tier_instance_id is not None:
+        await link_free_tier_install(caller, tenant_id, product_id,
+                                     body.free_tier_instance_id, key_hash)
     # A JSONResponse skips FastAPI's generic encoder: the answer is plain JSON already.
     return JSONResponse({"activated": True, **answer, "error": None})
+
+
+async def link_free_tier_install(caller: SdkCaller, tenant_id: str, product_id: str,
+                                 instance_id: str, key_hash: str) -> None:
+    """Record that the keyless install ``instance_id`` became this license, after the
+    activation committed. Best effort: an unknown install is not linked, and a failure or a
+    slow database is logged, never the activation's failure."""
+    async def link() -> None:
+        async with caller.services.pool.connection() as conn, conn.transaction():
+            await link_keyless_instance(conn, tenant_id, product_id, instance_id, key_hash)
+
+    try:
+        await asyncio.wait_for(link(), FREE_TIER_LINK_TIMEOUT_SECONDS)
+    except Exception:  # the activation stands whatever happens here
+        log.warning("could not link free-tier install of tenant %s product %s",
+                    tenant_id, product_id, exc_info=True)
 
 
 async def validation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
@@ -109,21 +143,29 @@ async def validation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
         machine_hash=body.machine_hash,
         kid=snapshot["primary_kid"],
     )
+    # The signed product config rides along at the top level, as keylight-js and
+    # keylight-csharp read it (its issued_at/expires_at are the config's, not the license's).
+    config = await caller.services.signed_configs.of(caller.services.keyring, snapshot,
+                                                     product_id)
     if answer["valid"]:
-        return JSONResponse(answer)
+        return JSONResponse({**answer, **config})
     return JSONResponse(
-        {**answer, "error": "License has expired", "code": "LICENSE_EXPIRED"},
+        {**answer, **config, "error": "License has expired", "code": "LICENSE_EXPIRED"},
         status_code=422,
     )
 
 
-@router.post("/{tenant_id}/{product_id}/activate")
+@router.post("/{tenant_id}/{product_id}/activate", responses={200: {"model": ActivateAnswer}})
 async def activate(tenant_id: str, product_id: str, body: ActivateRequest, request: Request
                    ) -> JSONResponse:
     return await activation_answer(SdkCaller.of(request), tenant_id, product_id, body)
 
 
-@router.post("/{tenant_id}/{product_id}/validate")
+@router.post("/{tenant_id}/{product_id}/validate", responses={
+    200: {"model": ValidateAnswer},
+    422: {"model": ValidateExpiredAnswer | ErrorBody,
+          "description": "expired: a signed expired/fallback lease and the config; revoked "
+                         "or instance not active: {error, code} alone"}})
 async def validate(tenant_id: str, product_id: str, body: ValidateRequest, request: Request
                    ) -> JSONResponse:
     return await validation_answer(SdkCaller.of(request), tenant_id, product_id, body)
@@ -165,21 +207,12 @@ async def deactivate(tenant_id: str, product_id: str, body: DeactivateRequest, r
 
 async def _signed_config(request: Request, snapshot: dict[str, Any], product_id: str
                          ) -> dict[str, Any]:
-    product = snapshot["products"][product_id]
-    kid = snapshot["primary_kid"]
-    key = await services_of(request).keyring.key(snapshot["tenant_id"], kid)
-    return sign_product_config(
-        key,
-        kid=kid,
-        tenant_id=snapshot["tenant_id"],
-        product_id=product_id,
-        trial_duration_days=product["trial_duration_days"],
-        free_tier_enabled=product["free_tier_enabled"],
-        issued_at=int(time.time()),
-    )
+    services = services_of(request)
+    return await services.signed_configs.of(services.keyring, snapshot, product_id)
 
 
-@router.post("/{tenant_id}/{product_id}/keyless")
+@router.post("/{tenant_id}/{product_id}/keyless", response_model=None,
+             responses={200: {"model": SignedProductConfig}})
 async def keyless(tenant_id: str, product_id: str, body: KeylessRequest, request: Request
                   ) -> dict[str, Any]:
     snapshot = await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
@@ -192,7 +225,8 @@ async def keyless(tenant_id: str, product_id: str, body: KeylessRequest, request
     return await _signed_config(request, snapshot, product_id)
 
 
-@router.get("/{tenant_id}/{product_id}/config")
+@router.get("/{tenant_id}/{product_id}/config", response_model=None,
+            responses={200: {"model": SignedProductConfig}})
 async def config(tenant_id: str, product_id: str, request: Request) -> dict[str, Any]:
     snapshot = await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
     return await _signed_config(request, snapshot, product_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -22,6 +22,7 @@ from ..store.signing_keys import SigningKeyring
 from ..store.tenants import manual_stripe_secrets
 from .access_log import AccessLog
 from .sdk_quota_leases import SdkQuotaLeases
+from .signed_configs import SignedConfigs
 from .tenant_directory import TenantDirectory
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Services:
     guess_guard: GuessGuard
     sdk_quota: SdkQuotaLeases
     access_log: AccessLog | None = None  # None: no per-request lines (log level above INFO)
+    signed_configs: SignedConfigs = field(default_factory=SignedConfigs)
     _operator_hash: str | None = None
     _operator_checked_at: float = 0.0
 
