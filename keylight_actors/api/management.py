@@ -16,6 +16,7 @@ from ..services import catalog
 from ..services import licenses as license_cases
 from ..services.tenants import TenantSnapshot, key_type_from_wire
 from ..store.audit import list_audit
+from ..store.keyless import keyless_instances_of_license, list_keyless_instances
 from ..store.licenses import key_hash_of, list_licenses
 from .admin import services_of
 from .auth import TenantCaller, require_tenant
@@ -168,6 +169,40 @@ def _listed_license(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+KEYLESS_STATES = ("trial", "free_tier", "expired")
+
+
+@router.get("/keyless-instances")
+async def list_tenant_keyless(
+    tenant_id: str,
+    request: Request,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: PageSize = 50,
+) -> dict[str, Any]:
+    """The keyless (trial / free-tier) installs the SDKs reported, with the license each
+    later activated, if any."""
+    services = services_of(request)
+    await require_tenant(request, services, tenant_id)
+    if state is not None and state not in KEYLESS_STATES:
+        raise InvalidInput("state must be one of trial, free_tier, expired")
+    after = decode_cursor(cursor, uuid_ids=False)
+    async with services.pool.connection() as conn:
+        rows = await list_keyless_instances(
+            conn, tenant_id, product_id=product_id, state=state, after=after,
+            limit=limit + 1,
+        )
+    page, more = rows[:limit], len(rows) > limit
+    return {
+        "data": [{"product_id": row["product_id"], **_keyless_view(row),
+                  "machine_hash": row["machine_hash"], "license_id": row["license_id"]}
+                 for row in page],
+        "next_cursor": encode_cursor(page[-1]["first_seen_us"], page[-1]["instance_id"])
+        if more else None,
+    }
+
+
 async def _license_route(request: Request, tenant_id: str, license_id: str
                          ) -> tuple[TenantCaller, str]:
     """The caller, and the routing key of a license that belongs to this tenant."""
@@ -187,9 +222,25 @@ async def _license_route(request: Request, tenant_id: str, license_id: str
 @router.get("/licenses/{license_id}")
 async def get_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
     _, key_hash = await _license_route(request, tenant_id, license_id)
-    return await services_of(request).hosts.licenses.call_retrying_reads(
+    services = services_of(request)
+    detail = await services.hosts.licenses.call_retrying_reads(
         "get", key_hash, tenant_id=tenant_id
     )
+    # The keyless installs (trial / free tier) that activated this license.
+    async with services.pool.connection() as conn:
+        linked = await keyless_instances_of_license(conn, tenant_id, detail["license_id"])
+    detail["free_tier_instances"] = [_keyless_view(row) for row in linked]
+    return detail
+
+
+def _keyless_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "instance_id": row["instance_id"],
+        "state": row["state"],
+        "first_seen_at": iso_time(row["first_seen_at"]),
+        "last_seen_at": iso_time(row["last_seen_at"]),
+        "linked_at": iso_time(row["linked_at"]),
+    }
 
 
 @router.post("/licenses/{license_id}/revoke")
