@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
-import httpx
-
+from .cli_api import CommandFailed, add_api_commands
 from .settings import Settings
-
-DEFAULT_URL = "http://127.0.0.1:8000"
-
-
-class CommandFailed(Exception):
-    pass
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -59,88 +49,6 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     finally:
         if embedded is not None:
             embedded.stop()
-
-
-def _api(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None
-         ) -> Any:
-    token = args.token or os.environ.get("KEYLIGHT_TOKEN") or os.environ.get(
-        "KEYLIGHT_ADMIN_TOKEN")
-    if not token:
-        raise CommandFailed("no token: pass --token or set KEYLIGHT_TOKEN")
-    try:
-        answer = httpx.request(method, args.url.rstrip("/") + path, json=body, timeout=30,
-                               headers={"Authorization": f"Bearer {token}"})
-    except httpx.HTTPError as error:
-        raise CommandFailed(f"cannot reach {args.url}: {error}") from None
-    try:
-        payload = answer.json()
-    except ValueError:
-        payload = {"error": answer.text[:200] or answer.reason_phrase, "code": "HTTP_ERROR"}
-    if answer.status_code >= 400:
-        raise CommandFailed(
-            f"{payload.get('error', 'request failed')} ({payload.get('code', '?')}, "
-            f"HTTP {answer.status_code})")
-    return payload
-
-
-def _print(payload: Any) -> None:
-    print(json.dumps(payload, indent=2))
-
-
-def cmd_tenant_create(args: argparse.Namespace) -> None:
-    created = _api(args, "POST", "/api/admin/tenants",
-                   {"tenant_id": args.tenant_id, "name": args.name,
-                    "sdk_key": not args.no_sdk_key})
-    if args.activate:
-        _api(args, "PATCH", f"/api/admin/tenants/{args.tenant_id}", {"lifecycle": "active"})
-        created["lifecycle"] = "active"
-    _print(created)
-
-
-def cmd_tenant_lifecycle(args: argparse.Namespace) -> None:
-    _print(_api(args, "PATCH", f"/api/admin/tenants/{args.tenant_id}",
-                {"lifecycle": args.lifecycle}))
-
-
-def cmd_product_create(args: argparse.Namespace) -> None:
-    _print(_api(args, "POST", f"/api/{args.tenant}/products",
-                {"product_id": args.product_id, "display_name": args.name,
-                 "key_prefix": args.key_prefix}))
-
-
-def cmd_key_type_create(args: argparse.Namespace) -> None:
-    body: dict[str, Any] = {
-        "key_type_id": args.key_type_id,
-        "display_name": args.name,
-        "activation_limit": args.activation_limit,
-        "entitlements": args.entitlement or [],
-    }
-    if args.duration_days is not None:
-        body["duration_days"] = args.duration_days
-    if args.price_in_cents is not None:
-        body.update(price_in_cents=args.price_in_cents, currency=args.currency)
-    _print(_api(args, "POST", f"/api/{args.tenant}/products/{args.product}/key-types", body))
-
-
-def cmd_license_list(args: argparse.Namespace) -> None:
-    query = {name: value for name, value in (("product_id", args.product),
-                                             ("status", args.status), ("email", args.email),
-                                             ("limit", args.limit)) if value is not None}
-    path = f"/api/{args.tenant}/licenses"
-    if query:
-        path += "?" + urlencode(query)
-    _print(_api(args, "GET", path))
-
-
-def cmd_license_show(args: argparse.Namespace) -> None:
-    _print(_api(args, "GET", f"/api/{args.tenant}/licenses/{args.license_id}"))
-
-
-def cmd_license_mint(args: argparse.Namespace) -> None:
-    body = {"product_id": args.product, "key_type_id": args.key_type}
-    if args.email:
-        body["customer_email"] = args.email
-    _print(_api(args, "POST", f"/api/{args.tenant}/licenses", body))
 
 
 def _levels(raw: str) -> list[int]:
@@ -219,54 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(KEYLIGHT_DATA_DIR)")
     migrate.set_defaults(run=cmd_migrate)
 
-    def api_command(parent: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-        command = parent.add_parser(name, help=help_text, description=help_text[:1].upper()
-                                    + help_text[1:] + ".")
-        command.add_argument("--url", default=os.environ.get("KEYLIGHT_URL", DEFAULT_URL),
-                             help=f"the server (KEYLIGHT_URL, {DEFAULT_URL})")
-        command.add_argument("--token", help="operator or management token (KEYLIGHT_TOKEN)")
-        return command
-
-    tenant = commands.add_parser(
-        "tenant", help="create tenants and move them through their lifecycle (operator)"
-    ).add_subparsers(dest="sub", required=True, metavar="VERB")
-    create = api_command(tenant, "create", "create a tenant")
-    create.add_argument("tenant_id")
-    create.add_argument("--name", required=True)
-    create.add_argument("--no-sdk-key", action="store_true")
-    create.add_argument("--activate", action="store_true", help="also move it to active")
-    create.set_defaults(run=cmd_tenant_create)
-    lifecycle = api_command(tenant, "lifecycle", "move a tenant through its lifecycle")
-    lifecycle.add_argument("tenant_id")
-    lifecycle.add_argument("lifecycle",
-                           choices=["active", "suspended", "closed", "pending_verification"])
-    lifecycle.set_defaults(run=cmd_tenant_lifecycle)
-
-    product = commands.add_parser(
-        "product", help="create a tenant's products"
-    ).add_subparsers(dest="sub", required=True, metavar="VERB")
-    create = api_command(product, "create", "create a product")
-    create.add_argument("--tenant", required=True)
-    create.add_argument("product_id")
-    create.add_argument("--name", required=True)
-    create.add_argument("--key-prefix", required=True)
-    create.set_defaults(run=cmd_product_create)
-
-    key_type = commands.add_parser(
-        "key-type", help="create a product's key types"
-    ).add_subparsers(dest="sub", required=True, metavar="VERB")
-    create = api_command(key_type, "create", "create a key type")
-    create.add_argument("--tenant", required=True)
-    create.add_argument("--product", required=True)
-    create.add_argument("key_type_id")
-    create.add_argument("--name", required=True)
-    create.add_argument("--activation-limit", type=int, required=True)
-    create.add_argument("--duration-days", type=int)
-    create.add_argument("--price-in-cents", type=int)
-    create.add_argument("--currency", default="usd")
-    create.add_argument("--entitlement", action="append")
-    create.set_defaults(run=cmd_key_type_create)
-
     bench = commands.add_parser(
         "bench", help="benchmark activation and validation against two baselines",
         description="Seed tenants and licenses, then drive activate / validate / deactivate "
@@ -305,26 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench.set_defaults(run=cmd_bench)
 
-    license_ = commands.add_parser(
-        "license", help="mint, list and show licenses"
-    ).add_subparsers(dest="sub", required=True, metavar="VERB")
-    mint = api_command(license_, "mint", "mint a license by hand")
-    mint.add_argument("--tenant", required=True)
-    mint.add_argument("--product", required=True)
-    mint.add_argument("--key-type", required=True)
-    mint.add_argument("--email")
-    mint.set_defaults(run=cmd_license_mint)
-    list_ = api_command(license_, "list", "list a tenant's licenses, newest first")
-    list_.add_argument("--tenant", required=True)
-    list_.add_argument("--product", help="only this product's licenses")
-    list_.add_argument("--status", help="only licenses in this status")
-    list_.add_argument("--email", help="only this customer's licenses")
-    list_.add_argument("--limit", type=int, help="at most this many")
-    list_.set_defaults(run=cmd_license_list)
-    show = api_command(license_, "show", "show one license with its devices")
-    show.add_argument("--tenant", required=True)
-    show.add_argument("license_id")
-    show.set_defaults(run=cmd_license_show)
+    add_api_commands(commands)
     return parser
 
 

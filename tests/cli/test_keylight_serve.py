@@ -107,7 +107,7 @@ def serve(tmp_path: Path) -> Iterator[tuple[Path, int, list[ServerProcess]]]:
 
 
 def cli(*args: str, url: str, token: str) -> dict:
-    done = subprocess.run([*keylight_command(), *args, "--url", url, "--token", token],
+    done = subprocess.run([*keylight_command(), *args, "--url", url, "--token", token, "--json"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
