@@ -355,7 +355,7 @@ class EntityHost(Generic[E]):
                 if not await self._commit(entity_id, self.write_of(uow, old_version),
                                           last_attempt=attempt == 2):
                     continue
-                self.cache.put(entity_id, self.resident(uow.entity), loaded=creates)
+                self.cache.put(entity_id, self.resident(uow.entity))
                 return result
         raise AssertionError("unreachable")
 
