@@ -16,6 +16,7 @@ from ..services.unit_of_work import (
     LicenseAdded,
     ManualStripeSecrets,
     ProductAdded,
+    ProductChanged,
     SigningKeyAdded,
     SigningKeysChanged,
     StripeEventProcessed,
@@ -65,6 +66,7 @@ class TenantHost(EntityHost[TenantEntity]):
             tenants.SetSdkQuota: (tenants.set_sdk_quota, CHANGE),
             tenants.LeaseSdkTokens: (tenants.lease_sdk_tokens, QUERY),
             catalog.CreateProduct: (catalog.create_product, CHANGE),
+            catalog.UpdateProduct: (catalog.update_product, CHANGE),
             catalog.CreateKeyType: (catalog.create_key_type, CHANGE),
             catalog.UpdateKeyType: (catalog.update_key_type, CHANGE),
             licenses.MintLicense: (licenses.mint_license, CHANGE),
@@ -103,6 +105,8 @@ class TenantHost(EntityHost[TenantEntity]):
             for row in uow.records:
                 if isinstance(row, ProductAdded):
                     await tenant_rows.insert_product(conn, tenant.tenant_id, row.product)
+                elif isinstance(row, ProductChanged):
+                    await tenant_rows.update_product(conn, tenant.tenant_id, row.product)
                 elif isinstance(row, KeyTypeSaved):
                     await tenant_rows.upsert_key_type(conn, tenant.tenant_id, row.key_type)
                 elif isinstance(row, SigningKeyAdded):

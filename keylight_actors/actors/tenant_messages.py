@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..domain.catalog import KeyType, Product
 from ..domain.lifecycle import Lifecycle
 from ..domain.tenant import PublicSigningKey
-from ..services.catalog import CreateKeyType, CreateProduct, UpdateKeyType
+from ..services.catalog import CreateKeyType, CreateProduct, UpdateKeyType, UpdateProduct
 from ..services.credentials import (
     RemoveSdkKey,
     RetireSigningKey,
@@ -89,6 +89,8 @@ CREATE_PRODUCT = message(
     encode_fields=lambda c: [c.tenant_id, asdict(c.product), c.actor],
     decode_fields=lambda f: CreateProduct(f[0], Product(**f[1]), f[2]),
     encode_result=asdict, decode_result=lambda wire: Product(**wire))
+UPDATE_PRODUCT = message(UpdateProduct, key=KEY, encode_result=asdict,
+                         decode_result=lambda wire: Product(**wire))
 CREATE_KEY_TYPE = message(
     CreateKeyType, key=KEY,
     encode_fields=lambda c: [c.tenant_id, asdict(c.key_type), c.actor],
@@ -141,6 +143,9 @@ class TenantClient:
 
     async def create_product(self, command: CreateProduct) -> Product:
         return await self.pool.send(CREATE_PRODUCT, command)
+
+    async def update_product(self, command: UpdateProduct) -> Product:
+        return await self.pool.send(UPDATE_PRODUCT, command)
 
     async def create_key_type(self, command: CreateKeyType) -> KeyType:
         return await self.pool.send(CREATE_KEY_TYPE, command)

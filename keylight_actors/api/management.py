@@ -21,7 +21,7 @@ from ..store.licenses import key_hash_of, list_licenses
 from .admin import services_of
 from .auth import TenantCaller, require_tenant
 from .pagination import decode_cursor, encode_cursor
-from .schemas import ChangeKeyType, CreateKeyType, CreateProduct, MintLicense
+from .schemas import ChangeKeyType, ChangeProduct, CreateKeyType, CreateProduct, MintLicense
 from .services import Services
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
@@ -66,6 +66,21 @@ async def create_product(tenant_id: str, body: CreateProduct, request: Request) 
     caller = await require_tenant(request, services, tenant_id)
     product = await services.hosts.tenants.create_product(
         catalog.CreateProduct(tenant_id, Product(**body.model_dump()), caller.actor))
+    services.tenants.forget(tenant_id)
+    return asdict(product)
+
+
+@router.patch("/products/{product_id}")
+async def change_product(tenant_id: str, product_id: str, body: ChangeProduct, request: Request
+                         ) -> dict[str, Any]:
+    """Rename a product or archive it: an archived product answers activate, checkout and hand
+    mints with 403 PRODUCT_NOT_ACTIVE; its customers' seats keep validating. Reversible."""
+    services = services_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    if body.display_name is None and body.status is None:
+        raise InvalidInput("nothing to change")
+    product = await services.hosts.tenants.update_product(catalog.UpdateProduct(
+        tenant_id, product_id, body.display_name, body.status, caller.actor))
     services.tenants.forget(tenant_id)
     return asdict(product)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
@@ -50,6 +50,11 @@ class CreateProduct(Body):
     key_prefix: Annotated[StrictStr, Field(pattern=r"^[A-Z0-9]{4}$")]
     trial_duration_days: Annotated[StrictInt, Field(ge=0, le=365)] = 0
     free_tier_enabled: StrictBool = False
+
+
+class ChangeProduct(Body):
+    display_name: DisplayName | None = None
+    status: Literal["active", "archived"] | None = None
 
 
 class KeyTypeTerms(Body):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from .errors import InvalidInput
 
 RECURRING_INTERVALS = frozenset({"day", "week", "month", "year"})
+PRODUCT_STATUSES = ("active", "archived")
 DEFAULT_CHURN_LIMIT_PER_DAY = 50
 
 
@@ -18,6 +19,19 @@ class Product:
     status: str = "active"
     trial_duration_days: int = 0
     free_tier_enabled: bool = False
+
+    @property
+    def on_sale(self) -> bool:
+        """An archived product takes no new activations, checkouts or hand mints; its
+        customers' existing seats keep validating and deactivating."""
+        return self.status == "active"
+
+    def changed(self, *, display_name: str | None = None, status: str | None = None
+                ) -> Product:
+        if status is not None and status not in PRODUCT_STATUSES:
+            raise InvalidInput(f"status: must be one of {', '.join(PRODUCT_STATUSES)}")
+        return replace(self, display_name=display_name or self.display_name,
+                       status=status or self.status)
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,17 @@ class TenantEntity:
             raise Conflict(f"key type {key_type.key_type_id!r} exists", code="KEY_TYPE_EXISTS")
         self.key_types[ident] = key_type
 
+    def replace_product(self, product: Product) -> None:
+        self.product(product.product_id)
+        self.products[product.product_id] = product
+
+    def sellable_key_type(self, product_id: str, key_type_id: str) -> KeyType:
+        """The key type, when its product is on sale (403 ``PRODUCT_NOT_ACTIVE`` if not)."""
+        key_type = self.key_type(product_id, key_type_id)
+        if not self.products[product_id].on_sale:
+            raise Forbidden(f"product {product_id!r} is archived", code="PRODUCT_NOT_ACTIVE")
+        return key_type
+
     def replace_key_type(self, key_type: KeyType) -> None:
         self.key_type(key_type.product_id, key_type.key_type_id)
         self.key_types[(key_type.product_id, key_type.key_type_id)] = key_type
@@ -159,7 +170,7 @@ class TenantEntity:
     def authorize_mint(self, product_id: str, key_type_id: str, now: float) -> KeyType:
         """Check a hand mint and count it against the hourly limit."""
         self.require_new_licenses_allowed()
-        key_type = self.key_type(product_id, key_type_id)
+        key_type = self.sellable_key_type(product_id, key_type_id)
         wait = self.mint_limit.retry_after(now)
         if wait:
             raise RateLimited(
@@ -177,7 +188,7 @@ class TenantEntity:
         ``platform_ready``: the platform's own Stripe key is configured (Connect mode).
         """
         self.require_new_licenses_allowed()
-        key_type = self.key_type(product_id, key_type_id)
+        key_type = self.sellable_key_type(product_id, key_type_id)
         connected = self.stripe_manual or (self.stripe_account_id is not None and platform_ready)
         if not connected:
             raise Conflict("this tenant is not connected to Stripe", code="STRIPE_NOT_CONNECTED")

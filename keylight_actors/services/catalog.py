@@ -9,7 +9,7 @@ from ..domain.audit import AuditEntry
 from ..domain.catalog import KeyType, Product
 from ..domain.errors import InvalidInput
 from ..domain.license_key import is_valid_key_prefix
-from .unit_of_work import KeyTypeSaved, ProductAdded, TenantUnitOfWork
+from .unit_of_work import KeyTypeSaved, ProductAdded, ProductChanged, TenantUnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,30 @@ def create_product(command: CreateProduct, uow: TenantUnitOfWork) -> Product:
     uow.record(ProductAdded(product))
     uow.audit(AuditEntry(command.actor, "product.create", command.tenant_id, product.product_id,
                          _details(product)))
+    return product
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProduct:
+    tenant_id: str
+    product_id: str
+    display_name: str | None  # None: unchanged
+    status: str | None  # "active" or "archived"; None: unchanged
+    actor: str
+
+
+def update_product(command: UpdateProduct, uow: TenantUnitOfWork) -> Product:
+    """Rename a product, or archive it (reversibly) so that it sells no more."""
+    tenant = uow.entity
+    product = tenant.product(command.product_id).changed(display_name=command.display_name,
+                                                         status=command.status)
+    tenant.replace_product(product)
+    uow.save()
+    uow.record(ProductChanged(product))
+    changes = {name: value for name, value in (("display_name", command.display_name),
+                                                ("status", command.status)) if value is not None}
+    uow.audit(AuditEntry(command.actor, "product.update", command.tenant_id,
+                         command.product_id, changes))
     return product
 
 

@@ -29,6 +29,11 @@ class ProductAdded:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductChanged:
+    product: Product
+
+
+@dataclass(frozen=True, slots=True)
 class KeyTypeSaved:
     key_type: KeyType
 
@@ -72,7 +77,7 @@ class StripeEventProcessed:
     event_id: str
 
 
-Record = (ProductAdded | KeyTypeSaved | SigningKeyAdded | SigningKeysChanged
+Record = (ProductAdded | ProductChanged | KeyTypeSaved | SigningKeyAdded | SigningKeysChanged
           | ManualStripeSecrets | LicenseAdded | StripeEventProcessed)
 
 

@@ -181,6 +181,13 @@ async def insert_product(conn: AsyncConnection, tenant_id: str, product: Product
     )
 
 
+async def update_product(conn: AsyncConnection, tenant_id: str, product: Product) -> None:
+    await conn.execute(
+        """UPDATE products SET display_name = %s, status = %s
+            WHERE tenant_id = %s AND product_id = %s""",
+        (product.display_name, product.status, tenant_id, product.product_id))
+
+
 async def upsert_key_type(conn: AsyncConnection, tenant_id: str, key_type: KeyType) -> None:
     await conn.execute(
         """INSERT INTO key_types (tenant_id, product_id, key_type_id, display_name,
