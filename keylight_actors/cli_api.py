@@ -435,7 +435,7 @@ VERBS: tuple[Verb, ...] = (
          run=run_export),
     # keyless installs
     Verb(("keyless", "list"), "list the keyless (trial / free-tier) installs, newest first",
-         "GET", "/api/{tenant}/keyless-instances",
+         "GET", "/api/{tenant}/keyless",
          (Arg("--product", "only this product's installs", to="query", field="product_id"),
           Arg("--state", "only installs in this state", to="query",
               choices=("trial", "free_tier", "expired")), LIMIT, CURSOR),

@@ -187,7 +187,7 @@ def _listed_license(row: dict[str, Any]) -> dict[str, Any]:
 KEYLESS_STATES = ("trial", "free_tier", "expired")
 
 
-@router.get("/keyless-instances")
+@router.get("/keyless")
 async def list_tenant_keyless(
     tenant_id: str,
     request: Request,

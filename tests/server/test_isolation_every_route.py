@@ -29,7 +29,7 @@ def tenant_routes(victim, catalog, minted, instance_id):
         ("POST", f"/api/{t}/licenses", {"product_id": p, "key_type_id": kt}),
         ("GET", f"/api/{t}/licenses", None),
         ("GET", f"/api/{t}/licenses/{lic}", None),
-        ("GET", f"/api/{t}/keyless-instances", None),
+        ("GET", f"/api/{t}/keyless", None),
         ("GET", f"/api/{t}/products", None),
         ("GET", f"/api/{t}/products/{p}", None),
         ("GET", f"/api/{t}/products/{p}/key-types", None),
@@ -108,12 +108,16 @@ def test_another_tenants_sdk_key_opens_no_sdk_route(http, two_tenants):
 
 
 def test_no_route_shares_the_shape_of_an_sdk_route():
-    """The SDK router is matched first; a route of the same shape would be shadowed."""
+    """The SDK router is matched first; a route of the same shape and method would be
+    shadowed (GET /api/{tenant}/keyless is not: the SDK's keyless is a POST)."""
     from keylight_actors.api.app import create_app
 
-    sdk_verbs = {"activate", "validate", "deactivate", "keyless", "config"}
-    shadowed = [path for path in create_app(None).openapi()["paths"]  # type: ignore[arg-type]
+    sdk_methods = {"activate": "post", "validate": "post", "deactivate": "post",
+                   "keyless": "post", "config": "get"}
+    paths = create_app(None).openapi()["paths"]  # type: ignore[arg-type]
+    shadowed = [(path, method) for path, methods in paths.items()
                 if len(path.strip("/").split("/")) == 3
-                and path.rsplit("/", 1)[1] in sdk_verbs
-                and not path.startswith("/{tenant_id}/{product_id}/")]
+                and not path.startswith("/{tenant_id}/{product_id}/")
+                for method in methods
+                if sdk_methods.get(path.rsplit("/", 1)[1]) == method]
     assert shadowed == []

@@ -132,7 +132,7 @@ def test_free_tier_instance_id_links_the_keyless_install_to_the_license(
     linked = license_detail(http, catalog, minted["license_id"])["free_tier_instances"]
     assert [item["instance_id"] for item in linked] == [install]
     assert linked[0]["state"] == "free_tier" and linked[0]["linked_at"].endswith("Z")
-    listed = http.get(f"/api/{catalog.tenant.tenant_id}/keyless-instances",
+    listed = http.get(f"/api/{catalog.tenant.tenant_id}/keyless",
                       params={"product_id": catalog.product_id},
                       headers=catalog.tenant.headers)
     assert listed.status_code == 200, listed.text
@@ -189,7 +189,7 @@ def test_keyless_list_pages_and_filters(http, catalog):
         params = {"product_id": catalog.product_id, "state": "trial", "limit": 2}
         if cursor:
             params["cursor"] = cursor
-        page = http.get(f"/api/{catalog.tenant.tenant_id}/keyless-instances", params=params,
+        page = http.get(f"/api/{catalog.tenant.tenant_id}/keyless", params=params,
                         headers=catalog.tenant.headers).json()
         seen.extend(row["instance_id"] for row in page["data"])
         assert all(row["state"] == "trial" and row["license_id"] is None
@@ -198,7 +198,7 @@ def test_keyless_list_pages_and_filters(http, catalog):
         if cursor is None:
             break
     assert sorted(seen) == sorted(installs)
-    route = f"/api/{catalog.tenant.tenant_id}/keyless-instances"
+    route = f"/api/{catalog.tenant.tenant_id}/keyless"
     assert http.get(route, params={"state": "paid"},
                     headers=catalog.tenant.headers).status_code == 400
     assert http.get(route).status_code == 401
