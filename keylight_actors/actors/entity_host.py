@@ -29,7 +29,7 @@ from ..store.database import StaleVersion, open_pool
 from .coalescer import Coalescer
 from .entity_cache import EntityCache
 from .gc_policy import GcPauses, keep_long_lived_objects_frozen
-from .group_commit import BatchedWrite, GroupCommit, GroupWrite
+from .group_commit import GroupCommit, GroupWrite
 from .messages import Message, decode, decode_message, encode_error, encode_result
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 E = TypeVar("E")
 R = TypeVar("R")
 
-Handler = Callable[..., Awaitable[Any]]
-Persist = Callable[[AsyncConnection, Any, int], Awaitable[None]]
-# The write of a changed entity as a batched write (see ``group_commit``), from the draft
-# and the version it was read at.
-PersistBatched = Callable[[Any, int], BatchedWrite]
 
 LOADS_IN_FLIGHT = 2  # load queries under way per host; commits need connections too
 
@@ -50,6 +45,9 @@ LOADS_IN_FLIGHT = 2  # load queries under way per host; commits need connections
 # entity, which writes nothing (its in-memory counters, such as rate limits, do change).
 CHANGE, CREATE, QUERY = "change", "create", "query"
 UseCase = Callable[[Any, Any], Any]
+# An entry of ``use_cases``: (use case, how it runs) and, optionally, an async step that
+# turns its result into the answer after the commit, ``finish(command, result)``.
+Route = tuple[UseCase, str] | tuple[UseCase, str, Callable[[Any, Any], Awaitable[Any]]]
 
 
 class HostUnitOfWork(Generic[E]):
@@ -80,9 +78,10 @@ class HostUnitOfWork(Generic[E]):
         self._writable = writable
         self.created = False
         self.saved = False
-        self.records: list[Any] = []
-        self.events: list[OutboundEvent] = []
-        self.audits: list[AuditEntry] = []
+        # Tuples: the empty one costs nothing, and most units of work record nothing.
+        self.records: tuple[Any, ...] = ()
+        self.events: tuple[OutboundEvent, ...] = ()
+        self.audits: tuple[AuditEntry, ...] = ()
 
     @property
     def entity(self) -> E:
@@ -112,15 +111,15 @@ class HostUnitOfWork(Generic[E]):
 
     def record(self, row: Any) -> None:
         self._writing()
-        self.records.append(row)
+        self.records += (row,)
 
     def emit(self, event: OutboundEvent) -> None:
         self._writing()
-        self.events.append(event)
+        self.events += (event,)
 
     def audit(self, entry: AuditEntry) -> None:
         self._writing()
-        self.audits.append(entry)
+        self.audits += (entry,)
 
 
 class EntityHost(Generic[E]):
@@ -142,8 +141,7 @@ class EntityHost(Generic[E]):
         # Cold entities wanted at the same moment are loaded by one query.
         self.loader: Coalescer[str, E | None] = Coalescer(
             self._load_batch, max_batch=settings.host_batch_max, max_in_flight=LOADS_IN_FLIGHT)
-        self._handlers: dict[str, Handler] | None = None
-        self._use_cases: dict[type, tuple[UseCase, str]] | None = None
+        self._use_cases: dict[type, Route] | None = None
         self.fenced_writes = 0
         self.batches_received = 0
         self.calls_received = 0
@@ -182,11 +180,7 @@ class EntityHost(Generic[E]):
         if self._pool is not None:
             await self._pool.close()
 
-    def handlers(self) -> dict[str, Handler]:
-        """The operations still sent as ``{"op": …}`` maps, by name."""
-        return {}
-
-    def use_cases(self) -> dict[type, tuple[UseCase, str]]:
+    def use_cases(self) -> dict[type, Route]:
         """The use case each typed command runs, and how (``CHANGE``, ``CREATE``,
         ``QUERY``)."""
         return {}
@@ -199,9 +193,10 @@ class EntityHost(Generic[E]):
         if decoded is None or entry is None:
             return encode_error(NotFound(f"unknown message {payload[0]!r}", "UNKNOWN_OP"))
         registered, command = decoded
-        use_case, mode = entry
         try:
-            result = await self.run_use_case(registered, use_case, mode, command)
+            result = await self.run_use_case(registered, entry[0], entry[1], command)
+            if len(entry) > 2:  # what the answer needs after the commit (a signed lease)
+                result = await entry[2](command, result)
             return encode_result(registered.encode_result(result))
         except DomainError as error:
             return encode_error(error)
@@ -217,21 +212,8 @@ class EntityHost(Generic[E]):
         return await self.run(entity_id, use_case, command, creates=mode == CREATE)
 
     async def handle(self, payload: bytes) -> bytes:
-        command = decode(payload)
-        if isinstance(command, list):
-            return await self._run_typed(command)
-        if self._handlers is None:
-            self._handlers = self.handlers()
-        handler = self._handlers.get(command["op"])
-        if handler is None:
-            return encode_error(NotFound(f"unknown operation {command['op']!r}", "UNKNOWN_OP"))
-        try:
-            return encode_result(await handler(command["id"], **command["args"]))
-        except DomainError as error:
-            return encode_error(error)
-        except Exception:
-            log.exception("%s failed %s", self.name, command["op"])
-            return encode_error(Unavailable("the operation failed; try again"))
+        """One typed message (``messages.Message``) run, answered as reply bytes."""
+        return await self._run_typed(decode(payload))
 
     async def handle_batch(self, payloads: list[bytes]) -> list[bytes]:
         self.batches_received += 1
@@ -379,74 +361,6 @@ class EntityHost(Generic[E]):
             raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
         WRITE_THROUGH_LATENCY.observe(time.perf_counter() - started, tags={"kind": self.kind})
         return True
-
-    async def mutate(
-        self,
-        entity_id: str,
-        change: Callable[[E], tuple[R, bool]],
-        persist: Persist | None = None,
-        *,
-        persist_batched: PersistBatched | None = None,
-        reads_only: Callable[[E], bool] | None = None,
-    ) -> R:
-        """Apply ``change`` to a copy, commit it, and only then keep it.
-
-        ``change`` answers its result and whether anything changed. ``persist`` (or
-        ``persist_batched``, as one row of a statement shared with other entities) writes
-        the copy fenced on the old version, in a transaction it may share with other
-        entities' writes (``group_commit``); if another owner moved the row on, the
-        entity is reloaded and the change tried once more. When ``reads_only`` says the
-        change cannot alter this entity, it runs on the resident entity, uncopied.
-        """
-        if (persist is None) == (persist_batched is None):
-            raise TypeError("mutate takes one of persist and persist_batched")
-        async with self.cache.gate(entity_id):
-            for attempt in (1, 2):
-                current = await self.entity(entity_id)
-                if reads_only is not None and reads_only(current):
-                    result, changed = change(current)
-                    assert not changed, "a read-only change changed its entity"
-                    return result
-                old_version = current.version  # type: ignore[attr-defined]
-                draft = self.draft_of(current)
-                draft.version = old_version + 1  # type: ignore[attr-defined]
-                result, changed = change(draft)
-                if not changed:
-                    return result
-                started = time.perf_counter()
-
-                write: GroupWrite
-                if persist_batched is not None:
-                    write = persist_batched(draft, old_version)
-                else:
-                    write = _bound_write(persist, draft, old_version)  # type: ignore[arg-type]
-                try:
-                    await self.commits.commit(write)
-                except StaleVersion:
-                    self.fenced_writes += 1
-                    self.cache.drop(entity_id)
-                    log.warning("%s: %s %s was fenced; reloading", self.name, self.kind, entity_id)
-                    if attempt == 2:
-                        raise Unavailable("the record changed under us; try again") from None
-                    continue
-                except psycopg.errors.UniqueViolation as violation:
-                    raise conflict_from(violation) from None
-                except psycopg.Error as error:
-                    self.cache.drop(entity_id)
-                    raise Unavailable(f"storage unavailable: {type(error).__name__}") from error
-                WRITE_THROUGH_LATENCY.observe(time.perf_counter() - started,
-                                              tags={"kind": self.kind})
-                self.cache.put(entity_id, self.resident(draft))
-                return result
-        raise AssertionError("unreachable")
-
-
-def _bound_write(persist: Persist, draft: Any, old_version: int) -> GroupWrite:
-    async def write(conn: AsyncConnection) -> None:
-        await persist(conn, draft, old_version)
-
-    return write
-
 
 def now_seconds() -> int:
     return int(time.time())

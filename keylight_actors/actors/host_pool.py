@@ -15,7 +15,8 @@ from .allocator_policy import fix_mmap_threshold
 from .coalescer import Coalescer
 from .host_link import HostLink, HostLinkServer, LinkEndpoint, LinkLost
 from .license_host import LicenseHost
-from .messages import Message, encode_command, unwrap_reply
+from .license_messages import LicenseClient
+from .messages import Message, unwrap_reply
 from .named_actor import durable_actor_options
 from .rendezvous import owner_index
 from .tenant_host import TenantHost
@@ -150,40 +151,26 @@ class HostPool:
     def owner(self, entity_id: str) -> ray.actor.ActorHandle:
         return self.handles[owner_index(self.names, entity_id)]
 
-    async def call(self, op: str, entity_id: str, **args: Any) -> Any:
-        payload = encode_command(op, entity_id, **args)
-        try:
-            reply = await self.batchers[owner_index(self.names, entity_id)].submit(payload)
-        except HOST_FAILURES as error:
-            log.warning("%s host for %s unavailable: %s", self.kind, op, type(error).__name__)
-            raise Unavailable(f"the {self.kind} host is restarting; try again") from error
-        return unwrap_reply(reply)
-
     async def send(self, message: Message[C, R], command: C, *, retry_read: bool = False
                    ) -> R:
         """A typed command to the host that owns its entity; its typed result. A read
-        (``retry_read``) is sent once more when its host died under it."""
+        (``retry_read``) may safely be sent again once when its host died under it."""
         entity_id = message.entity_id(command)
         payload = message.encode(command)
         batcher = self.batchers[owner_index(self.names, entity_id)]
-        for attempt in (1, 2):
-            try:
-                reply = await batcher.submit(payload)
-            except HOST_FAILURES as error:
-                log.warning("%s host for %s unavailable: %s", self.kind, message.tag,
-                            type(error).__name__)
-                if retry_read and attempt == 1:
-                    continue
-                raise Unavailable(f"the {self.kind} host is restarting; try again") from error
-            return message.decode_result(unwrap_reply(reply))
-        raise AssertionError("unreachable")
-
-    async def call_retrying_reads(self, op: str, entity_id: str, **args: Any) -> Any:
-        """A read may safely be sent again once when its host died under it."""
         try:
-            return await self.call(op, entity_id, **args)
+            return message.decode_result(unwrap_reply(await self._submit(batcher, payload)))
         except Unavailable:
-            return await self.call(op, entity_id, **args)
+            if not retry_read:
+                raise
+        return message.decode_result(unwrap_reply(await self._submit(batcher, payload)))
+
+    async def _submit(self, batcher: Coalescer[bytes, bytes], payload: bytes) -> bytes:
+        try:
+            return await batcher.submit(payload)
+        except HOST_FAILURES as error:
+            log.warning("%s host unavailable: %s", self.kind, type(error).__name__)
+            raise Unavailable(f"the {self.kind} host is restarting; try again") from error
 
     async def stats(self) -> list[dict[str, Any]]:
         return [await handle.stats.remote() for handle in self.handles]
@@ -195,6 +182,7 @@ class HostPool:
 
 class Hosts:
     def __init__(self, settings: Settings) -> None:
-        self.licenses = HostPool("license", settings, license_host_count(settings))
+        self.license_pool = HostPool("license", settings, license_host_count(settings))
         self.tenant_pool = HostPool("tenant", settings, max(1, settings.tenant_hosts))
+        self.licenses = LicenseClient(self.license_pool)
         self.tenants = TenantClient(self.tenant_pool)

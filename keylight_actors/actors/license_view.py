@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
+from ..domain.events import iso_time
 from ..domain.instance_set import Instance
 from ..domain.license import LicenseEntity
 
-
-def iso_time(unix_seconds: int | None) -> str | None:
-    if unix_seconds is None:
-        return None
-    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+__all__ = ["instance_view", "iso_time", "license_view"]
 
 
 def instance_view(instance: Instance) -> dict[str, Any]:

@@ -31,12 +31,8 @@ _ERROR_KINDS: dict[str, type[errors.DomainError]] = {
 }
 
 
-def encode_command(op: str, entity_id: str, **args: Any) -> bytes:
-    return msgpack.packb({"op": op, "id": entity_id, "args": args}, use_bin_type=True)
-
-
 def decode(payload: bytes) -> Any:
-    """A reply, or a command: a map (``{"op": …}``) or a typed message's array."""
+    """A reply (a map), or a typed message (an array)."""
     return msgpack.unpackb(payload, raw=False)
 
 
@@ -71,8 +67,7 @@ def unwrap_reply(payload: bytes) -> Any:
 #
 # A typed message is a msgpack array ``[tag, *the command's fields]``; every command type is
 # registered once (``message``) with how its fields and its result are encoded, and a
-# client can only send a registered type. (Commands still sent as ``{"op": …}`` maps by
-# ``encode_command`` are the license host's, until they are converted too.)
+# client can only send a registered type.
 
 C = TypeVar("C")
 R = TypeVar("R")

@@ -32,7 +32,7 @@ async def readyz(request: Request) -> JSONResponse:
 
     async def hosts() -> None:
         await services.hosts.tenant_pool.ping_all()
-        await services.hosts.licenses.ping_all()
+        await services.hosts.license_pool.ping_all()
 
     for name, check in (("database", database), ("hosts", hosts)):
         try:

@@ -238,9 +238,7 @@ async def _license_route(request: Request, tenant_id: str, license_id: str
 async def get_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
     _, key_hash = await _license_route(request, tenant_id, license_id)
     services = services_of(request)
-    detail = await services.hosts.licenses.call_retrying_reads(
-        "get", key_hash, tenant_id=tenant_id
-    )
+    detail = await services.hosts.licenses.get(license_cases.GetLicense(key_hash, tenant_id))
     # The keyless installs (trial / free tier) that activated this license.
     async with services.pool.connection() as conn:
         linked = await keyless_instances_of_license(conn, tenant_id, detail["license_id"])
@@ -261,22 +259,18 @@ def _keyless_view(row: dict[str, Any]) -> dict[str, Any]:
 @router.post("/licenses/{license_id}/revoke")
 async def revoke_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    return await services_of(request).hosts.licenses.call(
-        "revoke", key_hash, tenant_id=tenant_id, actor=caller.actor
-    )
+    return await services_of(request).hosts.licenses.revoke(
+        license_cases.RevokeLicense(key_hash, tenant_id, caller.actor))
 
 
 @router.post("/licenses/{license_id}/remint", status_code=201)
 async def remint_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
     caller, key_hash = await _license_route(request, tenant_id, license_id)
     services = services_of(request)
-    current = await services.hosts.licenses.call_retrying_reads(
-        "get", key_hash, tenant_id=tenant_id
-    )
+    current = await services.hosts.licenses.get(license_cases.GetLicense(key_hash, tenant_id))
     key_prefix = caller.snapshot.products[current["product_id"]].key_prefix
-    return await services.hosts.licenses.call(
-        "remint", key_hash, tenant_id=tenant_id, key_prefix=key_prefix, actor=caller.actor
-    )
+    return await services.hosts.licenses.remint(
+        license_cases.RemintLicense(key_hash, tenant_id, key_prefix, caller.actor))
 
 
 @router.post("/licenses/{license_id}/instances/{instance_id}/deactivate")
@@ -284,13 +278,8 @@ async def deactivate_instance(
     tenant_id: str, license_id: str, instance_id: str, request: Request
 ) -> dict[str, Any]:
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    return await services_of(request).hosts.licenses.call(
-        "deactivate_instance",
-        key_hash,
-        tenant_id=tenant_id,
-        instance_id=instance_id[:64],
-        actor=caller.actor,
-    )
+    return await services_of(request).hosts.licenses.free_seat(
+        license_cases.FreeSeat(key_hash, tenant_id, instance_id[:64], caller.actor))
 
 
 @router.get("/audit")

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -16,6 +17,8 @@ from ..domain.credentials import sdk_key_accepted
 from ..domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from ..domain.license_key import hash_license_key
 from ..domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
+from ..services.activation import Activate, Deactivate, Validate
+from ..services.tenants import TenantSnapshot
 from ..store.audit import AuditEntry, record_audit
 from ..store.keyless import link_keyless_instance, record_keyless_instance
 from ..store.licenses import key_hash_of_instance
@@ -35,38 +38,40 @@ from .sdk_schemas import (
 )
 
 log = logging.getLogger(__name__)
+C = TypeVar("C")
+R = TypeVar("R")
 router = APIRouter(tags=["sdk"])
 
 # The longest an activation waits on linking its free-tier install (never failing for it).
 FREE_TIER_LINK_TIMEOUT_SECONDS = 2.0
 
 
-async def sdk_tenant(caller: SdkCaller, tenant_id: str, product_id: str) -> dict[str, Any]:
+async def sdk_tenant(caller: SdkCaller, tenant_id: str, product_id: str) -> TenantSnapshot:
     """The tenant snapshot, once the SDK key and the product are checked."""
     services = caller.services
     snapshot = await services.tenants.snapshot(tenant_id)
     if not sdk_key_accepted(
         caller.sdk_key,
-        snapshot["sdk_key_hash"],
-        snapshot["sdk_key_previous_hash"],
-        snapshot["sdk_key_previous_until"],
+        snapshot.sdk_key_hash,
+        snapshot.sdk_key_previous_hash,
+        snapshot.sdk_key_previous_until,
         int(time.time()),
     ):
         raise Unauthorized("invalid or missing SDK key", code="INVALID_SDK_KEY")
-    if Lifecycle(snapshot["lifecycle"]) is Lifecycle.CLOSED:
+    if snapshot.lifecycle is Lifecycle.CLOSED:
         raise Forbidden("this vendor's account is closed", code="TENANT_CLOSED")
-    if product_id not in snapshot["products"]:
+    if product_id not in snapshot.products:
         raise NotFound("Product not found", code="PRODUCT_NOT_FOUND")
     await services.sdk_quota.spend(tenant_id, snapshot)
     return snapshot
 
 
-def _product_active(snapshot: dict[str, Any], product_id: str) -> bool:
-    return snapshot["products"][product_id]["status"] == "active"
+def _product_active(snapshot: TenantSnapshot, product_id: str) -> bool:
+    return snapshot.products[product_id].status == "active"
 
 
-async def guarded_lookup(caller: SdkCaller, tenant_id: str, op: str, key_hash: str,
-                         **args: Any) -> Any:
+async def guarded_lookup(caller: SdkCaller, tenant_id: str,
+                         send: Callable[[C], Awaitable[R]], command: C) -> R:
     """A license lookup that counts failures per client address and locks guessers out."""
     services, address = caller.services, caller.address
     wait = services.guess_guard.retry_after(address)
@@ -74,7 +79,7 @@ async def guarded_lookup(caller: SdkCaller, tenant_id: str, op: str, key_hash: s
         raise RateLimited("too many failed license lookups from this address",
                           retry_after=wait, code="TOO_MANY_FAILED_LOOKUPS")
     try:
-        return await services.hosts.licenses.call(op, key_hash, tenant_id=tenant_id, **args)
+        return await send(command)
     except NotFound:
         locked, alarm = services.guess_guard.record_failure(address, tenant_id)
         for happened, action in ((locked, "sdk.lookup_lockout"),
@@ -90,26 +95,22 @@ async def guarded_lookup(caller: SdkCaller, tenant_id: str, op: str, key_hash: s
 async def activation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
                             body: ActivateRequest) -> JSONResponse:
     snapshot = await sdk_tenant(caller, tenant_id, product_id)
-    if not allows_new_licenses(Lifecycle(snapshot["lifecycle"])):
+    if not allows_new_licenses(snapshot.lifecycle):
         raise Forbidden("this vendor cannot activate new devices now", code="TENANT_NOT_ACTIVE")
     if not _product_active(snapshot, product_id):
         raise Forbidden("this product is not available", code="PRODUCT_NOT_ACTIVE")
     key_hash = hash_license_key(body.license_key)
-    answer = await guarded_lookup(
-        caller,
-        tenant_id,
-        "sdk_activate",
-        key_hash,
-        product_id=product_id,
-        name=body.instance_name,
-        machine_hash=body.machine_hash,
-        kid=snapshot["primary_kid"],
-    )
+    activation = await guarded_lookup(
+        caller, tenant_id, caller.services.hosts.licenses.activate,
+        Activate(key_hash, tenant_id, product_id, body.instance_name, body.machine_hash,
+                 snapshot.primary_kid or ""))
     if body.free_tier_instance_id is not None:
         await link_free_tier_install(caller, tenant_id, product_id,
                                      body.free_tier_instance_id, key_hash)
     # A JSONResponse skips FastAPI's generic encoder: the answer is plain JSON already.
-    return JSONResponse({"activated": True, **answer, "error": None})
+    return JSONResponse({"activated": True, "instance_id": activation.instance_id,
+                         "lease": activation.lease,
+                         "license_expires_at": activation.license_expires_at, "error": None})
 
 
 async def link_free_tier_install(caller: SdkCaller, tenant_id: str, product_id: str,
@@ -131,18 +132,14 @@ async def link_free_tier_install(caller: SdkCaller, tenant_id: str, product_id: 
 async def validation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
                             body: ValidateRequest) -> JSONResponse:
     snapshot = await sdk_tenant(caller, tenant_id, product_id)
-    if not allows_validation(Lifecycle(snapshot["lifecycle"])):
+    if not allows_validation(snapshot.lifecycle):
         raise Forbidden("this vendor cannot validate licenses now", code="TENANT_NOT_ACTIVE")
-    answer = await guarded_lookup(
-        caller,
-        tenant_id,
-        "sdk_validate",
-        hash_license_key(body.license_key),
-        product_id=product_id,
-        instance_id=body.instance_id,
-        machine_hash=body.machine_hash,
-        kid=snapshot["primary_kid"],
-    )
+    validation = await guarded_lookup(
+        caller, tenant_id, caller.services.hosts.licenses.validate,
+        Validate(hash_license_key(body.license_key), tenant_id, product_id, body.instance_id,
+                 body.machine_hash, snapshot.primary_kid or ""))
+    answer = {"valid": validation.valid, "lease": validation.lease,
+              "license_expires_at": validation.license_expires_at}
     # The signed product config rides along at the top level, as keylight-js and
     # keylight-csharp read it (its issued_at/expires_at are the config's, not the license's).
     config = await caller.services.signed_configs.of(caller.services.keyring, snapshot,
@@ -199,13 +196,12 @@ async def deactivate(tenant_id: str, product_id: str, body: DeactivateRequest, r
             key_hash = await key_hash_of_instance(conn, tenant_id, product_id, body.instance_id)
         if key_hash is None:
             return {"deactivated": True}
-    return await services.hosts.licenses.call(
-        "sdk_deactivate", key_hash, tenant_id=tenant_id, product_id=product_id,
-        instance_id=body.instance_id,
-    )
+    await services.hosts.licenses.deactivate(
+        Deactivate(key_hash, tenant_id, product_id, body.instance_id))
+    return {"deactivated": True}
 
 
-async def _signed_config(request: Request, snapshot: dict[str, Any], product_id: str
+async def _signed_config(request: Request, snapshot: TenantSnapshot, product_id: str
                          ) -> dict[str, Any]:
     services = services_of(request)
     return await services.signed_configs.of(services.keyring, snapshot, product_id)

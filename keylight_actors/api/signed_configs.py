@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..domain.product_config import sign_product_config
+from ..services.tenants import TenantSnapshot
 from ..store.signing_keys import SigningKeyring
 
 REFRESH_SECONDS = 300
@@ -26,13 +27,13 @@ class SignedConfigs:
         self._max_products = max_products
         self._signed: dict[tuple[str, str], tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
-    async def of(self, keyring: SigningKeyring, snapshot: dict[str, Any], product_id: str
+    async def of(self, keyring: SigningKeyring, snapshot: TenantSnapshot, product_id: str
                  ) -> dict[str, Any]:
         """The product's signed config as the tenant ``snapshot`` states it (a new dict)."""
-        tenant_id = snapshot["tenant_id"]
-        product = snapshot["products"][product_id]
-        kid = snapshot["primary_kid"]
-        terms = (kid, product["trial_duration_days"], product["free_tier_enabled"])
+        tenant_id = snapshot.tenant_id
+        product = snapshot.products[product_id]
+        kid = snapshot.primary_kid or ""
+        terms = (kid, product.trial_duration_days, product.free_tier_enabled)
         now = int(time.time())
         cached = self._signed.get((tenant_id, product_id))
         if cached is not None and cached[0] == terms and (
@@ -43,8 +44,8 @@ class SignedConfigs:
             kid=kid,
             tenant_id=tenant_id,
             product_id=product_id,
-            trial_duration_days=product["trial_duration_days"],
-            free_tier_enabled=product["free_tier_enabled"],
+            trial_duration_days=product.trial_duration_days,
+            free_tier_enabled=product.free_tier_enabled,
             issued_at=now,
         )
         if len(self._signed) >= self._max_products:

@@ -14,7 +14,13 @@ from ..domain.stripe_events import (
     RevokeForPayment,
     decide,
 )
-from ..services.payments import MintFromCheckout
+from ..services.licenses import GetLicense
+from ..services.payments import (
+    ExpireForCancellation,
+    MintFromCheckout,
+    RenewForInvoice,
+    RevokeForRefund,
+)
 from ..store.licenses import key_hash_for_stripe
 from ..store.stripe_events import ALREADY_PROCESSED, mark_outcome, record_received
 from ..store.tenants import tenant_for_stripe_account
@@ -94,19 +100,19 @@ async def _apply(services: Services, tenant_id: str, event_id: str, action: Any)
     elif isinstance(action, RevokeForPayment):
         key_hash = await _license_key_hash(services, tenant_id,
                                            payment_intent=action.payment_intent)
-        await hosts.licenses.call("stripe_revoke", key_hash, tenant_id=tenant_id,
-                                  event_id=event_id, reason=action.reason)
+        await hosts.licenses.revoke_for_refund(
+            RevokeForRefund(key_hash, tenant_id, event_id, action.reason))
     elif isinstance(action, RenewSubscription):
         key_hash = await _license_key_hash(services, tenant_id,
                                            subscription=action.subscription)
-        current = await hosts.licenses.call_retrying_reads("get", key_hash, tenant_id=tenant_id)
+        current = await hosts.licenses.get(GetLicense(key_hash, tenant_id))
         snapshot = await services.tenants.snapshot(tenant_id)
         key_type = snapshot.key_type(current["product_id"], current["key_type_id"])
-        await hosts.licenses.call("stripe_renew", key_hash, tenant_id=tenant_id,
-                                  event_id=event_id, invoice_id=action.invoice_id,
-                                  duration_days=key_type.duration_days if key_type else None)
+        await hosts.licenses.renew_for_invoice(RenewForInvoice(
+            key_hash, tenant_id, event_id, action.invoice_id,
+            key_type.duration_days if key_type else None))
     elif isinstance(action, ExpireSubscription):
         key_hash = await _license_key_hash(services, tenant_id,
                                            subscription=action.subscription)
-        await hosts.licenses.call("stripe_expire", key_hash, tenant_id=tenant_id,
-                                  event_id=event_id)
+        await hosts.licenses.expire_for_cancellation(
+            ExpireForCancellation(key_hash, tenant_id, event_id))

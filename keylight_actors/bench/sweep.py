@@ -53,6 +53,8 @@ def flatness(samples: list[dict[str, Any]], cap: int) -> dict[str, Any]:
 
 async def sweep(settings: Settings, seeded: Seed, *, progress: bool = True) -> dict[str, Any]:
     from ..actors.host_pool import HostPool, license_host_count
+    from ..actors.license_messages import GET_LICENSE
+    from ..services.licenses import GetLicense
 
     pool = HostPool("license", settings, license_host_count(settings))
     licenses = seeded.licenses
@@ -75,8 +77,8 @@ async def sweep(settings: Settings, seeded: Seed, *, progress: bool = True) -> d
         for index in range(start, len(licenses), SWEEP_CONCURRENCY):
             tenant_index, raw_key = licenses[index]
             try:
-                await pool.call("get", hash_license_key(raw_key),
-                                tenant_id=seeded.tenants[tenant_index].tenant_id)
+                await pool.send(GET_LICENSE, GetLicense(
+                    hash_license_key(raw_key), seeded.tenants[tenant_index].tenant_id))
             except Exception:
                 failures += 1
             touched += 1

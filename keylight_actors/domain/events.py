@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 EVENT_ENVELOPE_VERSION = "2026-05-01"
+
+
+def iso_time(unix_seconds: int | None) -> str | None:
+    """A time as events and the management API show it: ISO 8601, UTC, to the second."""
+    if unix_seconds is None:
+        return None
+    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

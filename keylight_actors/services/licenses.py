@@ -1,4 +1,6 @@
-"""Licenses minted by hand on the management API, and the event every new license sends."""
+"""Licenses on the management API: minting by hand (on the tenant's unit of work), and
+reading, revoking, reminting and freeing a seat (on the license's); and the event every
+new license sends."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ from dataclasses import dataclass
 
 from ..domain.audit import AuditEntry
 from ..domain.events import OutboundEvent
+from ..domain.instance_set import Instance
 from ..domain.license import LicenseEntity
-from ..domain.webhook_events import LICENSE_CREATED
-from .unit_of_work import LicenseAdded, TenantUnitOfWork
+from ..domain.webhook_events import LICENSE_CREATED, LICENSE_REVOKED
+from .activation import license_for
+from .unit_of_work import LicenseAdded, LicenseUnitOfWork, TenantUnitOfWork
 
 
 def license_created(license_: LicenseEntity, raw_key: str, session_id: str | None
@@ -61,3 +65,74 @@ def mint_license(command: MintLicense, uow: TenantUnitOfWork) -> MintedLicense:
                          {"product_id": command.product_id,
                           "key_type_id": command.key_type_id}))
     return MintedLicense(license_, raw_key)
+
+
+# -- on the license's unit of work ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GetLicense:
+    key_hash: str
+    tenant_id: str
+
+
+def get_license(command: GetLicense, uow: LicenseUnitOfWork) -> LicenseEntity:
+    return license_for(uow, command.tenant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeLicense:
+    key_hash: str
+    tenant_id: str
+    actor: str
+
+
+def revoke_license(command: RevokeLicense, uow: LicenseUnitOfWork) -> LicenseEntity:
+    """Revoke the key (its devices stop validating); revoking twice changes nothing."""
+    license_ = license_for(uow, command.tenant_id)
+    if license_.revoke():
+        uow.save()
+        uow.emit(OutboundEvent(command.tenant_id, LICENSE_REVOKED, {
+            "license_id": license_.license_id, "product_id": license_.product_id,
+            "key_type_id": license_.key_type_id, "reason": "revoked_by_vendor"}))
+        uow.audit(AuditEntry(command.actor, "license.revoke", command.tenant_id,
+                             license_.license_id))
+    return license_
+
+
+@dataclass(frozen=True, slots=True)
+class RemintLicense:
+    key_hash: str
+    tenant_id: str
+    key_prefix: str  # the product's, for the new key
+    actor: str
+
+
+def remint_license(command: RemintLicense, uow: LicenseUnitOfWork) -> MintedLicense:
+    """Issue a new key with the same terms and no devices; the old one is marked reminted."""
+    license_ = license_for(uow, command.tenant_id)
+    successor, raw_key = license_.remint(new_license_id=str(uuid.uuid4()),
+                                         key_prefix=command.key_prefix, now=uow.now)
+    uow.save()
+    uow.record(LicenseAdded(successor, source="remint"))
+    uow.audit(AuditEntry(command.actor, "license.remint", command.tenant_id,
+                         license_.license_id))
+    return MintedLicense(successor, raw_key)
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSeat:
+    key_hash: str
+    tenant_id: str
+    instance_id: str
+    actor: str
+
+
+def free_seat(command: FreeSeat, uow: LicenseUnitOfWork) -> Instance:
+    """The vendor frees a device's seat (not counted against the churn limit)."""
+    license_ = license_for(uow, command.tenant_id)
+    instance = license_.deactivate(command.instance_id, uow.now)
+    uow.save()
+    uow.audit(AuditEntry(command.actor, "license.instance_deactivate", command.tenant_id,
+                         license_.license_id))
+    return instance

@@ -8,13 +8,18 @@ from dataclasses import dataclass
 from ..domain.audit import AuditEntry
 from ..domain.catalog import KeyType
 from ..domain.errors import Forbidden
-from ..domain.license import LicenseEntity
+from ..domain.events import OutboundEvent, iso_time
+from ..domain.license import LicenseEntity, LicenseStatus
 from ..domain.lifecycle import Lifecycle
+from ..domain.webhook_events import LICENSE_REFUNDED, SUBSCRIPTION_RENEWED
+from .activation import expiry_event, license_for
 from .licenses import license_created
 from .tenants import TenantSnapshot
 from .unit_of_work import (
     LicenseAdded,
+    LicenseUnitOfWork,
     ManualStripeSecrets,
+    RenewalRecorded,
     StripeEventProcessed,
     TenantUnitOfWork,
 )
@@ -111,3 +116,72 @@ async def mint_from_checkout(command: MintFromCheckout, uow: TenantUnitOfWork) -
     uow.audit(AuditEntry("stripe", "license.mint", command.tenant_id, license_.license_id,
                          {"session_id": command.session_id, "event_id": command.event_id}))
     return CheckoutMint(license_.license_id, minted=True)
+
+
+# -- Stripe's effects on a license (each claims its event in the same commit) ------------
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeForRefund:
+    key_hash: str
+    tenant_id: str
+    event_id: str
+    reason: str  # refunded, disputed
+
+
+def revoke_for_refund(command: RevokeForRefund, uow: LicenseUnitOfWork) -> LicenseEntity:
+    """A refund or dispute revokes an active license and announces license.refunded."""
+    license_ = license_for(uow, command.tenant_id)
+    uow.record(StripeEventProcessed(command.event_id))
+    uow.save()
+    if license_.status is LicenseStatus.ACTIVE and license_.revoke():
+        uow.emit(OutboundEvent(command.tenant_id, LICENSE_REFUNDED, {
+            "license_id": license_.license_id, "product_id": license_.product_id,
+            "reason": command.reason}))
+    uow.audit(AuditEntry("stripe", "license.refund_revoke", command.tenant_id,
+                         license_.license_id, {"event_id": command.event_id}))
+    return license_
+
+
+@dataclass(frozen=True, slots=True)
+class RenewForInvoice:
+    key_hash: str
+    tenant_id: str
+    event_id: str
+    invoice_id: str
+    duration_days: int | None  # the key type's term
+
+
+def renew_for_invoice(command: RenewForInvoice, uow: LicenseUnitOfWork) -> LicenseEntity:
+    """A paid renewal invoice extends a term license by one period, once per invoice."""
+    license_ = license_for(uow, command.tenant_id)
+    uow.record(StripeEventProcessed(command.event_id))
+    license_.renew(command.duration_days)
+    uow.save()
+    uow.record(RenewalRecorded(command.invoice_id, license_.license_id, license_.expires_at))
+    uow.emit(OutboundEvent(command.tenant_id, SUBSCRIPTION_RENEWED, {
+        "license_id": license_.license_id, "product_id": license_.product_id,
+        "invoice_id": command.invoice_id, "expires_at": iso_time(license_.expires_at)}))
+    uow.audit(AuditEntry("stripe", "license.renew", command.tenant_id, license_.license_id,
+                         {"event_id": command.event_id}))
+    return license_
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireForCancellation:
+    key_hash: str
+    tenant_id: str
+    event_id: str
+
+
+def expire_for_cancellation(command: ExpireForCancellation, uow: LicenseUnitOfWork
+                            ) -> LicenseEntity:
+    """A cancelled subscription ends the license now, announced once."""
+    license_ = license_for(uow, command.tenant_id)
+    uow.record(StripeEventProcessed(command.event_id))
+    uow.save()
+    if license_.expire(uow.now):
+        uow.emit(expiry_event(license_))
+    uow.audit(AuditEntry("stripe", "license.expire", command.tenant_id, license_.license_id,
+                         {"event_id": command.event_id}))
+    return license_

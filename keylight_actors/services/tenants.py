@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from nacl.signing import SigningKey
@@ -44,9 +44,6 @@ class TenantSnapshot:
     key_types: Mapping[str, Mapping[str, KeyType]]  # product id -> key type id -> key type
     primary_kid: str | None
     signing_keys: tuple[PublicSigningKey, ...]  # the published ones
-    # The wire form it was decoded from, kept for the SDK routes that still read the
-    # snapshot by name (``snapshot["products"]``) until issue 18's changes land there.
-    _wire: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, tenant: TenantEntity) -> TenantSnapshot:
@@ -113,18 +110,7 @@ class TenantSnapshot:
                        for pid, types in wire["key_types"].items()},
             primary_kid=wire["primary_kid"],
             signing_keys=tuple(PublicSigningKey(**key) for key in wire["signing_keys"]),
-            _wire=wire,
         )
-
-    def __getitem__(self, name: str) -> Any:
-        """Transitional: the wire form by name, for api/sdk.py until issue 18 lands."""
-        wire = self._wire if self._wire is not None else self.to_wire()
-        return wire[name]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """Transitional, like ``__getitem__``."""
-        wire = self._wire if self._wire is not None else self.to_wire()
-        return wire.get(name, default)
 
 
 def key_type_from_wire(wire: Mapping[str, Any]) -> KeyType:

@@ -123,3 +123,21 @@ class TenantUnitOfWork(UnitOfWork[TenantEntity], Protocol):
     async def license_for_session(self, session_id: str) -> str | None:
         """The id of the license a checkout session minted already, if any."""
         ...
+
+
+# -- the license side -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalRecorded:
+    """An invoice's renewal of a license; the commit fails with
+    ``Conflict(INVOICE_ALREADY_APPLIED)`` when that invoice renewed it already."""
+
+    invoice_id: str
+    license_id: str
+    expires_at: int | None
+
+
+class LicenseUnitOfWork(UnitOfWork[LicenseEntity], Protocol):
+    """A license's unit of work: a license saved alone with its events is one row of its
+    group's save statement; one with rows or audit entries, a transaction of its own."""

@@ -54,3 +54,10 @@ def get_until_served(http: httpx.Client, path: str, headers: dict[str, str],
         if answer.status_code != 503 or time.monotonic() > deadline:
             return answer
         time.sleep(0.2)
+
+
+async def ask(host: Any, registered: Any, command: Any) -> Any:
+    """A typed message to a plain host object, answered as the ingress would decode it."""
+    from keylight_actors.actors.messages import unwrap_reply
+
+    return registered.decode_result(unwrap_reply(await host.handle(registered.encode(command))))

@@ -7,6 +7,8 @@ import pytest
 
 from keylight_actors.domain.errors import ActivationLimitReached
 from keylight_actors.domain.license_key import hash_license_key
+from keylight_actors.services.activation import Activate, activate
+from keylight_actors.services.licenses import GetLicense, get_license
 
 
 def _active_instances(database_url: str, license_id: str) -> int:
@@ -23,6 +25,16 @@ def split_brain(plain_license_hosts):
     return plain_license_hosts
 
 
+async def _get(host, key_hash, tenant_id):
+    return await host.query(key_hash, get_license, GetLicense(key_hash, tenant_id))
+
+
+async def _activate(host, key_hash, catalog, name, machine_hash):
+    """Take a seat through the host's unit of work (no lease: that is the SDK route's)."""
+    return await host.run(key_hash, activate, Activate(
+        key_hash, catalog.tenant.tenant_id, catalog.product_id, name, machine_hash, "k1"))
+
+
 async def test_the_second_writer_is_fenced_and_the_seat_limit_holds(
     split_brain, make_catalog, tenant, mint, database_url
 ):
@@ -30,13 +42,12 @@ async def test_the_second_writer_is_fenced_and_the_seat_limit_holds(
     catalog = make_catalog(tenant, activation_limit=1)
     minted = mint(catalog)
     key_hash = hash_license_key(minted["key"])
-    scope = {"tenant_id": tenant.tenant_id}
-    await host_a.get(key_hash, **scope)
-    await host_b.get(key_hash, **scope)
+    await _get(host_a, key_hash, tenant.tenant_id)
+    await _get(host_b, key_hash, tenant.tenant_id)
 
-    await host_a.activate(key_hash, **scope, name="laptop", machine_hash="a" * 64)
+    await _activate(host_a, key_hash, catalog, "laptop", "a" * 64)
     with pytest.raises(ActivationLimitReached):
-        await host_b.activate(key_hash, **scope, name="desktop", machine_hash="b" * 64)
+        await _activate(host_b, key_hash, catalog, "desktop", "b" * 64)
 
     assert host_b.fenced_writes == 1
     assert _active_instances(database_url, minted["license_id"]) == 1
@@ -49,12 +60,11 @@ async def test_a_fenced_writer_reloads_and_applies_its_change_to_the_newer_state
     catalog = make_catalog(tenant, activation_limit=2)
     minted = mint(catalog)
     key_hash = hash_license_key(minted["key"])
-    scope = {"tenant_id": tenant.tenant_id}
-    await host_a.get(key_hash, **scope)
-    await host_b.get(key_hash, **scope)
+    await _get(host_a, key_hash, tenant.tenant_id)
+    await _get(host_b, key_hash, tenant.tenant_id)
 
-    await host_a.activate(key_hash, **scope, name="laptop", machine_hash="a" * 64)
-    await host_b.activate(key_hash, **scope, name="desktop", machine_hash="b" * 64)
+    await _activate(host_a, key_hash, catalog, "laptop", "a" * 64)
+    await _activate(host_b, key_hash, catalog, "desktop", "b" * 64)
 
     assert host_b.fenced_writes == 1
     assert _active_instances(database_url, minted["license_id"]) == 2

@@ -11,8 +11,13 @@ from pathlib import Path
 import httpx
 import ray
 
+from keylight_actors.actors.license_messages import ACTIVATE, FREE_SEAT, GET_LICENSE
 from keylight_actors.domain.license_key import hash_license_key
 from keylight_actors.observability import COUNTER_FLUSH_SECONDS, BufferedCounter
+from keylight_actors.services.activation import Activate
+from keylight_actors.services.licenses import FreeSeat, GetLicense
+
+from .hosts import ask
 
 
 def scrape_until(predicate, timeout: float = 45.0) -> str:
@@ -87,13 +92,16 @@ async def test_a_license_hosts_stats_count_the_devices_its_resident_licenses_hol
     catalog = make_catalog(tenant, activation_limit=10)
     scope = {"tenant_id": tenant.tenant_id}
     first, second = (hash_license_key(mint(catalog)["key"]) for _ in range(2))
+    tenant_id, product_id = scope["tenant_id"], catalog.product_id
     for n in range(3):
-        await host.activate(first, **scope, name=f"device-{n}", machine_hash=f"{n}" * 64)
-    await host.activate(second, **scope, name="device-x", machine_hash="x" * 64)
+        await ask(host, ACTIVATE, Activate(first, tenant_id, product_id, f"device-{n}",
+                                           f"{n}" * 64, "k1"))
+    await ask(host, ACTIVATE, Activate(second, tenant_id, product_id, "device-x", "x" * 64,
+                                       "k1"))
     assert (await host.stats())["devices"] == 4
-    await host.deactivate_instance(first, **scope,
-                                   instance_id=(await host.get(first, **scope))
-                                   ["instances"][0]["instance_id"], actor="test")
+    await ask(host, FREE_SEAT, FreeSeat(
+        first, tenant_id, (await ask(host, GET_LICENSE, GetLicense(first, tenant_id)))
+        ["instances"][0]["instance_id"], "test"))
     assert (await host.stats())["devices"] == 3
 
 

@@ -6,9 +6,11 @@ from collections import defaultdict
 
 import ray
 
-from keylight_actors.actors.messages import encode_command, unwrap_reply
+from keylight_actors.actors.license_messages import GET_LICENSE
+from keylight_actors.actors.messages import unwrap_reply
 from keylight_actors.actors.named_actor import NAMESPACE
 from keylight_actors.domain.license_key import hash_license_key
+from keylight_actors.services.licenses import GetLicense
 from tests.seeding import seed_licenses
 
 from .conftest import TEST_HOST_MAX_ENTITIES
@@ -26,7 +28,7 @@ def touch_all(settings, tenant_id: str, key_hashes: list[str]) -> list:
     for name, owned in by_host.items():
         host = ray.get_actor(name, namespace=NAMESPACE)
         for start in range(0, len(owned), BATCH):
-            batch = [encode_command("get", key_hash, tenant_id=tenant_id)
+            batch = [GET_LICENSE.encode(GetLicense(key_hash, tenant_id))
                      for key_hash in owned[start:start + BATCH]]
             replies += [unwrap_reply(reply)
                         for reply in ray.get(host.handle_batch.remote(batch), timeout=120)]

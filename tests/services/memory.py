@@ -13,6 +13,7 @@ from keylight_actors.domain.audit import AuditEntry
 from keylight_actors.domain.catalog import KeyType, Product
 from keylight_actors.domain.errors import NotFound
 from keylight_actors.domain.events import OutboundEvent
+from keylight_actors.domain.license import LicenseEntity
 from keylight_actors.domain.lifecycle import Lifecycle
 from keylight_actors.domain.tenant import PublicSigningKey, TenantEntity
 
@@ -84,3 +85,15 @@ def a_tenant(*, lifecycle: Lifecycle = Lifecycle.ACTIVE, with_catalog: bool = Tr
                                     duration_days=365, price_in_cents=4900, currency="usd",
                                     stripe_price_id="price_1", entitlements=("pro",)))
     return tenant
+
+
+def a_license(*, activation_limit: int = 2, expires_at: int | None = NOW + 86_400,
+              fallback_access: bool = False) -> LicenseEntity:
+    """An active license of tenant acme's product app, with no devices."""
+    license_, _ = LicenseEntity.mint(
+        license_id="lic-1", tenant_id="acme", key_prefix="ACME",
+        key_type=KeyType("app", "pro", "Pro", activation_limit=activation_limit,
+                         entitlements=("pro",), fallback_access=fallback_access),
+        customer_email=None, now=NOW - 100)
+    license_.expires_at = expires_at
+    return license_
