@@ -204,12 +204,12 @@ class EntityHost(Generic[E]):
             log.exception("%s failed %s", self.name, registered.tag)
             return encode_error(Unavailable("the operation failed; try again"))
 
-    async def run_use_case(self, registered: Message[Any, Any], use_case: UseCase, mode: str,
-                           command: Any) -> Any:
+    def run_use_case(self, registered: Message[Any, Any], use_case: UseCase, mode: str,
+                     command: Any) -> Awaitable[Any]:
         entity_id = registered.entity_id(command)
         if mode == QUERY:
-            return await self.query(entity_id, use_case, command)
-        return await self.run(entity_id, use_case, command, creates=mode == CREATE)
+            return self.query(entity_id, use_case, command)
+        return self.run(entity_id, use_case, command, creates=mode == CREATE)
 
     async def handle(self, payload: bytes) -> bytes:
         """One typed message (``messages.Message``) run, answered as reply bytes."""

@@ -155,22 +155,23 @@ class HostPool:
                    ) -> R:
         """A typed command to the host that owns its entity; its typed result. A read
         (``retry_read``) may safely be sent again once when its host died under it."""
-        entity_id = message.entity_id(command)
         payload = message.encode(command)
-        batcher = self.batchers[owner_index(self.names, entity_id)]
-        try:
-            return message.decode_result(unwrap_reply(await self._submit(batcher, payload)))
-        except Unavailable:
-            if not retry_read:
-                raise
-        return message.decode_result(unwrap_reply(await self._submit(batcher, payload)))
-
-    async def _submit(self, batcher: Coalescer[bytes, bytes], payload: bytes) -> bytes:
-        try:
-            return await batcher.submit(payload)
-        except HOST_FAILURES as error:
-            log.warning("%s host unavailable: %s", self.kind, type(error).__name__)
-            raise Unavailable(f"the {self.kind} host is restarting; try again") from error
+        batcher = self.batchers[owner_index(self.names, message.entity_id(command))]
+        for attempt in (1, 2):
+            try:
+                reply = await batcher.submit(payload)
+            except HOST_FAILURES as error:
+                log.warning("%s host for %s unavailable: %s", self.kind, message.tag,
+                            type(error).__name__)
+                if retry_read and attempt == 1:
+                    continue
+                raise Unavailable(f"the {self.kind} host is restarting; try again") from error
+            try:
+                return message.decode_result(unwrap_reply(reply))
+            except Unavailable:
+                if not (retry_read and attempt == 1):
+                    raise
+        raise AssertionError("unreachable")
 
     async def stats(self) -> list[dict[str, Any]]:
         return [await handle.stats.remote() for handle in self.handles]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from ..services.activation import (
@@ -53,39 +54,41 @@ EXPIRE_FOR_CANCELLATION = message(ExpireForCancellation, key=KEY, encode_result=
 
 
 class LicenseClient:
-    """The license hosts as the ingress calls them: one typed method per use case."""
+    """The license hosts as the ingress calls them: one typed method per use case, each
+    handing back the pool's own coroutine (no extra frame on the hot path)."""
 
     def __init__(self, pool: HostPool) -> None:
         self.pool = pool
 
-    async def activate(self, command: Activate) -> Activation:
-        return await self.pool.send(ACTIVATE, command)
+    def activate(self, command: Activate) -> Awaitable[Activation]:
+        return self.pool.send(ACTIVATE, command)
 
-    async def validate(self, command: Validate) -> Validation:
-        return await self.pool.send(VALIDATE, command)
+    def validate(self, command: Validate) -> Awaitable[Validation]:
+        return self.pool.send(VALIDATE, command)
 
-    async def deactivate(self, command: Deactivate) -> None:
-        await self.pool.send(DEACTIVATE, command)
+    def deactivate(self, command: Deactivate) -> Awaitable[None]:
+        return self.pool.send(DEACTIVATE, command)
 
-    async def get(self, command: GetLicense) -> dict[str, Any]:
+    def get(self, command: GetLicense) -> Awaitable[dict[str, Any]]:
         """The license with its active instances (a read: sent again if its host died)."""
-        return await self.pool.send(GET_LICENSE, command, retry_read=True)
+        return self.pool.send(GET_LICENSE, command, retry_read=True)
 
-    async def revoke(self, command: RevokeLicense) -> dict[str, Any]:
-        return await self.pool.send(REVOKE_LICENSE, command)
+    def revoke(self, command: RevokeLicense) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(REVOKE_LICENSE, command)
 
-    async def remint(self, command: RemintLicense) -> dict[str, Any]:
+    def remint(self, command: RemintLicense) -> Awaitable[dict[str, Any]]:
         """The new license with its raw key, shown this once."""
-        return await self.pool.send(REMINT_LICENSE, command)
+        return self.pool.send(REMINT_LICENSE, command)
 
-    async def free_seat(self, command: FreeSeat) -> dict[str, Any]:
-        return await self.pool.send(FREE_SEAT, command)
+    def free_seat(self, command: FreeSeat) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(FREE_SEAT, command)
 
-    async def revoke_for_refund(self, command: RevokeForRefund) -> dict[str, Any]:
-        return await self.pool.send(REVOKE_FOR_REFUND, command)
+    def revoke_for_refund(self, command: RevokeForRefund) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(REVOKE_FOR_REFUND, command)
 
-    async def renew_for_invoice(self, command: RenewForInvoice) -> dict[str, Any]:
-        return await self.pool.send(RENEW_FOR_INVOICE, command)
+    def renew_for_invoice(self, command: RenewForInvoice) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(RENEW_FOR_INVOICE, command)
 
-    async def expire_for_cancellation(self, command: ExpireForCancellation) -> dict[str, Any]:
-        return await self.pool.send(EXPIRE_FOR_CANCELLATION, command)
+    def expire_for_cancellation(self, command: ExpireForCancellation
+                                ) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(EXPIRE_FOR_CANCELLATION, command)

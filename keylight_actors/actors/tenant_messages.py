@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -118,62 +119,63 @@ RETIRE_SIGNING_KEY = _snapshot_message(RetireSigningKey)
 
 
 class TenantClient:
-    """The tenant hosts as the ingress calls them: one typed method per use case."""
+    """The tenant hosts as the ingress calls them: one typed method per use case, each
+    handing back the pool's own coroutine."""
 
     def __init__(self, pool: HostPool) -> None:
         self.pool = pool
 
-    async def create(self, command: CreateTenant) -> CreatedTenant:
-        return await self.pool.send(CREATE_TENANT, command)
+    def create(self, command: CreateTenant) -> Awaitable[CreatedTenant]:
+        return self.pool.send(CREATE_TENANT, command)
 
-    async def snapshot(self, command: GetSnapshot) -> TenantSnapshot:
-        return await self.pool.send(GET_SNAPSHOT, command, retry_read=True)
+    def snapshot(self, command: GetSnapshot) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(GET_SNAPSHOT, command, retry_read=True)
 
-    async def set_lifecycle(self, command: SetLifecycle) -> TenantSnapshot:
-        return await self.pool.send(SET_LIFECYCLE, command)
+    def set_lifecycle(self, command: SetLifecycle) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(SET_LIFECYCLE, command)
 
-    async def connect_stripe(self, command: ConnectStripe) -> TenantSnapshot:
-        return await self.pool.send(CONNECT_STRIPE, command)
+    def connect_stripe(self, command: ConnectStripe) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(CONNECT_STRIPE, command)
 
-    async def set_sdk_quota(self, command: SetSdkQuota) -> TenantSnapshot:
-        return await self.pool.send(SET_SDK_QUOTA, command)
+    def set_sdk_quota(self, command: SetSdkQuota) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(SET_SDK_QUOTA, command)
 
-    async def lease_sdk_tokens(self, command: LeaseSdkTokens) -> SdkTokenLease:
-        return await self.pool.send(LEASE_SDK_TOKENS, command)
+    def lease_sdk_tokens(self, command: LeaseSdkTokens) -> Awaitable[SdkTokenLease]:
+        return self.pool.send(LEASE_SDK_TOKENS, command)
 
-    async def create_product(self, command: CreateProduct) -> Product:
-        return await self.pool.send(CREATE_PRODUCT, command)
+    def create_product(self, command: CreateProduct) -> Awaitable[Product]:
+        return self.pool.send(CREATE_PRODUCT, command)
 
-    async def update_product(self, command: UpdateProduct) -> Product:
-        return await self.pool.send(UPDATE_PRODUCT, command)
+    def update_product(self, command: UpdateProduct) -> Awaitable[Product]:
+        return self.pool.send(UPDATE_PRODUCT, command)
 
-    async def create_key_type(self, command: CreateKeyType) -> KeyType:
-        return await self.pool.send(CREATE_KEY_TYPE, command)
+    def create_key_type(self, command: CreateKeyType) -> Awaitable[KeyType]:
+        return self.pool.send(CREATE_KEY_TYPE, command)
 
-    async def update_key_type(self, command: UpdateKeyType) -> KeyType:
-        return await self.pool.send(UPDATE_KEY_TYPE, command)
+    def update_key_type(self, command: UpdateKeyType) -> Awaitable[KeyType]:
+        return self.pool.send(UPDATE_KEY_TYPE, command)
 
-    async def mint(self, command: MintLicense) -> dict[str, Any]:
+    def mint(self, command: MintLicense) -> Awaitable[dict[str, Any]]:
         """The new license as the management API shows it, with its raw key."""
-        return await self.pool.send(MINT_LICENSE, command)
+        return self.pool.send(MINT_LICENSE, command)
 
-    async def authorize_checkout(self, command: AuthorizeCheckout) -> CheckoutTerms:
-        return await self.pool.send(AUTHORIZE_CHECKOUT, command)
+    def authorize_checkout(self, command: AuthorizeCheckout) -> Awaitable[CheckoutTerms]:
+        return self.pool.send(AUTHORIZE_CHECKOUT, command)
 
-    async def set_manual_stripe(self, command: SetManualStripe) -> TenantSnapshot:
-        return await self.pool.send(SET_MANUAL_STRIPE, command)
+    def set_manual_stripe(self, command: SetManualStripe) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(SET_MANUAL_STRIPE, command)
 
-    async def mint_from_checkout(self, command: MintFromCheckout) -> CheckoutMint:
-        return await self.pool.send(MINT_FROM_CHECKOUT, command)
+    def mint_from_checkout(self, command: MintFromCheckout) -> Awaitable[CheckoutMint]:
+        return self.pool.send(MINT_FROM_CHECKOUT, command)
 
-    async def rotate_credential(self, command: RotateCredential) -> RotatedCredential:
-        return await self.pool.send(ROTATE_CREDENTIAL, command)
+    def rotate_credential(self, command: RotateCredential) -> Awaitable[RotatedCredential]:
+        return self.pool.send(ROTATE_CREDENTIAL, command)
 
-    async def remove_sdk_key(self, command: RemoveSdkKey) -> TenantSnapshot:
-        return await self.pool.send(REMOVE_SDK_KEY, command)
+    def remove_sdk_key(self, command: RemoveSdkKey) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(REMOVE_SDK_KEY, command)
 
-    async def rotate_signing_key(self, command: RotateSigningKey) -> TenantSnapshot:
-        return await self.pool.send(ROTATE_SIGNING_KEY, command)
+    def rotate_signing_key(self, command: RotateSigningKey) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(ROTATE_SIGNING_KEY, command)
 
-    async def retire_signing_key(self, command: RetireSigningKey) -> TenantSnapshot:
-        return await self.pool.send(RETIRE_SIGNING_KEY, command)
+    def retire_signing_key(self, command: RetireSigningKey) -> Awaitable[TenantSnapshot]:
+        return self.pool.send(RETIRE_SIGNING_KEY, command)
