@@ -25,9 +25,10 @@ from psycopg.conninfo import conninfo_to_dict
 
 from .actors.named_actor import NAMESPACE
 from .bootstrap import resolve_settings
+from .log_files import LOG_FORMAT
 from .settings import Settings
 from .stop_signal import StopSignal
-from .store.encryption import SecretSealer, decode_master_key
+from .store.encryption import decode_master_key, sealer_for
 from .store.migrate import apply_migrations
 from .store.operator import ensure_operator_token
 
@@ -109,7 +110,7 @@ def check_master_key_opens_secrets(settings: Settings) -> None:
     if row is None:
         return
     try:
-        SecretSealer(decode_master_key(settings.master_key)).unseal(bytes(row[0]))
+        sealer_for(settings.master_key).unseal(bytes(row[0]))
     except CryptoError:
         raise StartupError(
             "the master key does not open the secrets stored in this database; start with the "
@@ -164,6 +165,11 @@ def output_to_file(path: Path | None) -> Iterator[TextIO]:
     with open(path, "a", encoding="utf-8") as log_file:
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
+    # Log records go to the file for good, even after an error gives the console back: the
+    # embedded PostgreSQL still reports its exit as the process ends.
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.getLogger().handlers = [file_handler]
     try:
         yield console
     except BaseException:

@@ -3,6 +3,7 @@ its own, driven with the ``keylight`` command; stopped with SIGTERM and started 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -157,6 +158,16 @@ def test_a_license_made_with_the_cli_survives_a_restart_and_the_token_shows_once
                 url=url, token=management)
     assert shown["customer_email"] == "ada@example.com"
     assert second.stop() == 0
+
+    # Another master key cannot open the secrets sealed under the first: one line, exit 1.
+    other_key = base64.b64encode(os.urandom(32)).decode()
+    refused = subprocess.run(
+        [*keylight_command(), "serve", "--port", str(port)],
+        env=user_environment(data_dir) | {"KEYLIGHT_MASTER_KEY": other_key},
+        capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [refused.stderr.strip()]
+    assert "master key does not open the secrets" in refused.stderr
 
 
 def test_the_console_shows_the_banner_and_no_ray_or_postgres_output(serve) -> None:
