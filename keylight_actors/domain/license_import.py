@@ -53,6 +53,11 @@ INSTANCE_FIELDS = frozenset({"instance_id", "instance_name", "machine_hash", "ac
 FILE = 0  # the row number of an error about the file itself
 
 
+class ImportRaced(Exception):
+    """Another transaction wrote a key or external id an import writes (a unique index
+    refused it): the import is run again from the start."""
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     row: int
