@@ -16,12 +16,24 @@ from ..domain.errors import Conflict, NotFound, Unprocessable
 from ..domain.license import LicenseEntity
 from ..services import activation, licenses, payments
 from ..services.activation import Activate, Activated, Activation, Validate, Validated, Validation
-from ..services.unit_of_work import LicenseAdded, RenewalRecorded, StripeEventProcessed
+from ..services.unit_of_work import (
+    LicenseAdded,
+    LicenseDetailsChanged,
+    RenewalRecorded,
+    StripeEventProcessed,
+)
 from ..settings import Settings
 from ..store.audit import record_audit
 from ..store.encryption import sealer_for
 from ..store.events import insert_event
-from ..store.licenses import LicenseSave, insert_license, load_licenses, save_license, save_licenses
+from ..store.licenses import (
+    LicenseSave,
+    insert_license,
+    load_licenses,
+    save_license,
+    save_licenses,
+    update_license_details,
+)
 from ..store.renewals import record_renewal
 from ..store.signing_keys import SigningKeyring
 from ..store.stripe_events import mark_processed
@@ -48,6 +60,9 @@ class LicenseHost(EntityHost[LicenseEntity]):
             licenses.RevokeLicense: (licenses.revoke_license, CHANGE),
             licenses.RemintLicense: (licenses.remint_license, CHANGE),
             licenses.FreeSeat: (licenses.free_seat, CHANGE),
+            licenses.EditLicense: (licenses.edit_license, CHANGE),
+            licenses.SuspendLicense: (licenses.suspend_license, CHANGE),
+            licenses.ReinstateLicense: (licenses.reinstate_license, CHANGE),
             payments.RevokeForRefund: (payments.revoke_for_refund, CHANGE),
             payments.RenewForInvoice: (payments.renew_for_invoice, CHANGE),
             payments.ExpireForCancellation: (payments.expire_for_cancellation, CHANGE),
@@ -96,6 +111,11 @@ class LicenseHost(EntityHost[LicenseEntity]):
                         conn, row.license, source=row.source,
                         checkout_session_id=row.checkout_session_id,
                         stripe_ids=dict(row.stripe_ids))
+                elif isinstance(row, LicenseDetailsChanged):
+                    await update_license_details(
+                        conn, row.license_id, customer_email=row.customer_email,
+                        set_email=row.set_email, metadata=row.metadata,
+                        set_metadata=row.set_metadata)
                 elif isinstance(row, RenewalRecorded):
                     if not await record_renewal(conn, row.invoice_id, row.license_id,
                                                 row.expires_at):

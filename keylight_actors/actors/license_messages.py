@@ -12,7 +12,16 @@ from ..services.activation import (
     Validate,
     Validation,
 )
-from ..services.licenses import FreeSeat, GetLicense, MintedLicense, RemintLicense, RevokeLicense
+from ..services.licenses import (
+    EditLicense,
+    FreeSeat,
+    GetLicense,
+    MintedLicense,
+    ReinstateLicense,
+    RemintLicense,
+    RevokeLicense,
+    SuspendLicense,
+)
 from ..services.payments import ExpireForCancellation, RenewForInvoice, RevokeForRefund
 from .license_view import instance_view, license_view
 from .messages import message
@@ -48,6 +57,24 @@ GET_LICENSE = message(GetLicense, key=KEY, encode_result=_detail)
 REVOKE_LICENSE = message(RevokeLicense, key=KEY, encode_result=_detail)
 REMINT_LICENSE = message(RemintLicense, key=KEY, encode_result=_minted)
 FREE_SEAT = message(FreeSeat, key=KEY, encode_result=instance_view)
+
+
+def _edited(license_: Any) -> dict[str, Any]:
+    view = _detail(license_)
+    over = license_.over_limit_by
+    view["over_limit_by"] = over
+    if over:
+        view["notice"] = (f"{license_.seats_used} devices are active, {over} over the new "
+                          f"limit of {license_.activation_limit}: they keep working, and no "
+                          "new device is activated until fewer than the limit are active")
+    return view
+
+
+EDIT_LICENSE = message(
+    EditLicense, key=KEY, encode_result=_edited,
+    decode_fields=lambda values: EditLicense(*values[:3], tuple(values[3]), *values[4:]))
+SUSPEND_LICENSE = message(SuspendLicense, key=KEY, encode_result=_detail)
+REINSTATE_LICENSE = message(ReinstateLicense, key=KEY, encode_result=_detail)
 REVOKE_FOR_REFUND = message(RevokeForRefund, key=KEY, encode_result=license_view)
 RENEW_FOR_INVOICE = message(RenewForInvoice, key=KEY, encode_result=license_view)
 EXPIRE_FOR_CANCELLATION = message(ExpireForCancellation, key=KEY, encode_result=license_view)
@@ -82,6 +109,16 @@ class LicenseClient:
 
     def free_seat(self, command: FreeSeat) -> Awaitable[dict[str, Any]]:
         return self.pool.send(FREE_SEAT, command)
+
+    def edit(self, command: EditLicense) -> Awaitable[dict[str, Any]]:
+        """The license with its instances, and ``over_limit_by`` (and a ``notice``)."""
+        return self.pool.send(EDIT_LICENSE, command)
+
+    def suspend(self, command: SuspendLicense) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(SUSPEND_LICENSE, command)
+
+    def reinstate(self, command: ReinstateLicense) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(REINSTATE_LICENSE, command)
 
     def revoke_for_refund(self, command: RevokeForRefund) -> Awaitable[dict[str, Any]]:
         return self.pool.send(REVOKE_FOR_REFUND, command)

@@ -15,8 +15,10 @@ def instance_view(instance: Instance) -> dict[str, Any]:
     return {
         "instance_id": instance.instance_id,
         "name": instance.name,
+        "instance_name": instance.name,
         "machine_hash": instance.machine_hash,
         "activated_at": iso_time(instance.activated_at),
+        "last_validated_at": iso_time(instance.last_validated_at),
     }
 
 

@@ -2,13 +2,14 @@
 
 A host keeps up to a hundred thousand licenses resident, and a busy license carries several
 devices. Held as an ``Instance`` in a dict, a device was several objects (the object, its
-four fields as separate strings and an int, the dict slot); packed, an SDK device costs 61
+four fields as separate strings and an int, the dict slot); packed, an SDK device costs 65
 bytes and its name. Records decode to ``Instance`` on the way out, so the license rules and
 the views never see the packing. The set is immutable: a changed license holds a new one,
 and copying a license copies nothing.
 
 Each record follows its length: the instance id's 16 UUID bytes, ``activated_at`` as a
-signed 64-bit integer, the machine hash, then the name's UTF-8 bytes to the record's end.
+signed 64-bit integer, ``last_validated_at`` as unsigned 32-bit seconds after it (all ones
+for none), the machine hash, then the name's UTF-8 bytes to the record's end.
 A machine hash in the SDK's form (64 lowercase hex digits) packs to its 32 bytes; any other
 text is kept as it is, after its length.
 """
@@ -21,7 +22,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 _LENGTH = struct.Struct("<I")  # of the record, or the text hash, that follows
-_HEAD = struct.Struct("<16sq")  # instance id, activated_at; then how the hash is kept
+# instance id, activated_at, last_validated_at after it; then how the hash is kept
+_HEAD = struct.Struct("<16sqI")
+_NEVER = 0xFFFF_FFFF  # no last_validated_at
 _NO_HASH, _HEX_HASH, _TEXT_HASH = 0, 1, 2
 # JSON can carry a lone surrogate ("\ud800"); it must come back out as it went in.
 _UTF8, _LONE_SURROGATES = "utf-8", "surrogatepass"
@@ -35,6 +38,9 @@ class Instance:
     name: str
     machine_hash: str | None
     activated_at: int
+    # When the device last checked in, as stored (at most once an hour): its activation, or
+    # a later validate.
+    last_validated_at: int | None = None
 
 
 class InstanceSet:
@@ -104,6 +110,16 @@ class InstanceSet:
         packed = self._packed[:start - _LENGTH.size] + self._packed[end:]
         return InstanceSet(packed, self._count - 1) if packed else NO_INSTANCES
 
+    def replacing(self, instance: Instance) -> InstanceSet:
+        """The set with the instance of the same id recorded as ``instance``, in place."""
+        span = self._span_of(instance.instance_id)
+        if span is None:
+            return self
+        start, end = span
+        record = _encode(instance)
+        return InstanceSet(self._packed[:start - _LENGTH.size] + _LENGTH.pack(len(record))
+                           + record + self._packed[end:], self._count)
+
     def _spans(self) -> Iterator[tuple[int, int]]:
         """Where each record lies in the packed bytes."""
         offset = 0
@@ -148,13 +164,16 @@ def _encode(instance: Instance) -> bytes:
     id_bytes = _uuid_bytes(instance.instance_id)
     if id_bytes is None:
         raise ValueError(f"instance ids are UUIDs, got {instance.instance_id!r}")
-    head = _HEAD.pack(id_bytes, instance.activated_at)
+    validated = instance.last_validated_at
+    head = _HEAD.pack(id_bytes, instance.activated_at,
+                      _NEVER if validated is None
+                      else min(max(validated - instance.activated_at, 0), _NEVER - 1))
     return head + _pack_hash(instance.machine_hash) + instance.name.encode(_UTF8, _LONE_SURROGATES)
 
 
 def _decode(packed: bytes, start: int, end: int) -> Instance:
     record = packed[start:end]
-    id_bytes, activated_at = _HEAD.unpack_from(record)
+    id_bytes, activated_at, validated_after = _HEAD.unpack_from(record)
     form = record[_HEAD.size]
     offset = _HEAD.size + 1
     machine_hash: str | None = None
@@ -170,4 +189,5 @@ def _decode(packed: bytes, start: int, end: int) -> Instance:
     instance_id = (f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-"
                    f"{digits[20:]}")
     name = record[offset:].decode(_UTF8, _LONE_SURROGATES)
-    return Instance(instance_id, name, machine_hash, activated_at)
+    return Instance(instance_id, name, machine_hash, activated_at,
+                    None if validated_after == _NEVER else activated_at + validated_after)

@@ -11,22 +11,52 @@ instances are packed (``InstanceSet``).
 from __future__ import annotations
 
 import copy as shallow
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 from .catalog import DEFAULT_CHURN_LIMIT_PER_DAY, KeyType
-from .errors import ActivationLimitReached, Conflict, NotFound, RateLimited
+from .errors import ActivationLimitReached, Conflict, InvalidInput, NotFound, RateLimited
 from .instance_set import NO_INSTANCES, Instance, InstanceSet
 from .license_key import generate_license_key, hash_license_key, mask_license_key
 from .rate_limit import SlidingWindowLimit
 
 SECONDS_PER_DAY = 86_400
+# A device's last check-in is stored at most this often: a validate within the hour writes
+# nothing.
+CHECK_IN_RECORD_SECONDS = 3_600
+METADATA_MAX_BYTES = 4_096  # the vendor's metadata, as compact UTF-8 JSON
+MAX_ACTIVATION_LIMIT = 1_000_000
 
 
 class LicenseStatus(str, Enum):
     ACTIVE = "active"
-    REVOKED = "revoked"
-    REMINTED = "reminted"
+    SUSPENDED = "suspended"  # by the vendor, reversibly: its devices stop until reinstated
+    REVOKED = "revoked"  # final
+    REMINTED = "reminted"  # final: a new key replaced it
+
+
+FINAL_STATUSES = frozenset({LicenseStatus.REVOKED, LicenseStatus.REMINTED})
+
+
+def check_metadata(metadata: object) -> dict[str, Any]:
+    """The vendor's metadata: a JSON object of at most ``METADATA_MAX_BYTES``."""
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata: must be a JSON object")
+    size = len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
+               .encode("utf-8", "surrogatepass"))
+    if size > METADATA_MAX_BYTES:
+        raise InvalidInput(f"metadata: at most {METADATA_MAX_BYTES} bytes of JSON, got {size}")
+    return metadata
+
+
+def check_activation_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise InvalidInput("activation_limit: must be an integer")
+    if not 1 <= limit <= MAX_ACTIVATION_LIMIT:
+        raise InvalidInput(f"activation_limit: must be between 1 and {MAX_ACTIVATION_LIMIT}")
+    return limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +71,15 @@ class InstanceRemoved:
     by_device: bool = False  # counts against the churn limit
 
 
-LicenseChange = InstanceAdded | InstanceRemoved
+@dataclass(frozen=True, slots=True)
+class InstanceCheckedIn:
+    """A device's last check-in, stored (at most once an hour)."""
+
+    instance_id: str
+    at: int
+
+
+LicenseChange = InstanceAdded | InstanceRemoved | InstanceCheckedIn
 
 
 @dataclass(slots=True)
@@ -137,8 +175,75 @@ class LicenseEntity:
         return self.status is LicenseStatus.ACTIVE
 
     @property
+    def is_suspended(self) -> bool:
+        return self.status is LicenseStatus.SUSPENDED
+
+    @property
     def seats_used(self) -> int:
         return len(self.instances)
+
+    @property
+    def over_limit_by(self) -> int:
+        """Devices beyond the limit (it was lowered under them): they keep working, and no
+        new device is activated until the count is below the limit."""
+        return max(0, self.seats_used - self.activation_limit)
+
+    def _require_not_final(self, action: str) -> None:
+        if self.status in FINAL_STATUSES:
+            raise Conflict(
+                f"cannot {action} a license that is {self.status.value}",
+                code="LICENSE_NOT_ACTIVE",
+            )
+
+    def suspend(self) -> bool:
+        """Stop its devices until reinstated (they keep their seats); True when this changed
+        anything. Revoked and reminted licenses stay as they are (Conflict)."""
+        self._require_not_final("suspend")
+        if self.status is LicenseStatus.SUSPENDED:
+            return False
+        self.status = LicenseStatus.SUSPENDED
+        return True
+
+    def reinstate(self) -> bool:
+        """Undo a suspension; True when this changed anything."""
+        self._require_not_final("reinstate")
+        if self.status is LicenseStatus.ACTIVE:
+            return False
+        self.status = LicenseStatus.ACTIVE
+        return True
+
+    def edit_terms(self, *, now: int, activation_limit: int | None = None,
+                   expires_at: int | None = None, set_expiry: bool = False,
+                   customer_email: str | None = None, set_email: bool = False) -> bool:
+        """The vendor changes the limit, the expiry (``None``: perpetual) or the customer's
+        email; True when anything changed. A limit under the active devices keeps them and
+        refuses new ones; an expiry moved into the future makes the license usable again
+        (and its next expiry is announced again), one in the past expires it at once."""
+        self._require_not_final("edit")
+        changed = False
+        if activation_limit is not None:
+            check_activation_limit(activation_limit)
+            changed |= activation_limit != self.activation_limit
+            self.activation_limit = activation_limit
+        if set_expiry:
+            changed |= expires_at != self.expires_at
+            self.expires_at = expires_at
+            if not self.is_expired(now):
+                self.expiry_announced = False
+        if set_email:
+            changed |= customer_email != self.customer_email
+            self.customer_email = customer_email
+        return changed
+
+    def check_in(self, instance: Instance, now: int) -> bool:
+        """Record that ``instance`` validated now, when its last stored check-in is an hour
+        old or more; True when there is something to store."""
+        last = instance.last_validated_at
+        if last is not None and now - last < CHECK_IN_RECORD_SECONDS:
+            return False
+        self.instances = self.instances.replacing(replace(instance, last_validated_at=now))
+        self.changes = (*self.changes, InstanceCheckedIn(instance.instance_id, now))
+        return True
 
     def _require_active(self, action: str) -> None:
         if self.status is not LicenseStatus.ACTIVE:
@@ -148,10 +253,11 @@ class LicenseEntity:
             )
 
     def revoke(self) -> bool:
-        """Revoke; answers whether anything changed (revoking twice is harmless)."""
+        """Revoke (an active or a suspended license); answers whether anything changed
+        (revoking twice is harmless)."""
         if self.status is LicenseStatus.REVOKED:
             return False
-        self._require_active("revoke")
+        self._require_not_final("revoke")
         self.status = LicenseStatus.REVOKED
         return True
 
@@ -197,7 +303,7 @@ class LicenseEntity:
                 f"activation limit of {self.activation_limit} reached",
             )
         self._count_churn(now)
-        instance = Instance(new_instance_id, name, machine_hash, now)
+        instance = Instance(new_instance_id, name, machine_hash, now, now)
         self.instances = self.instances.adding(instance)
         self.changes = (*self.changes, InstanceAdded(instance))
         return instance, True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from ..domain.errors import NotFound, Unprocessable
+from ..domain.errors import Forbidden, NotFound, Unprocessable
 from ..domain.events import OutboundEvent, iso_time
 from ..domain.instance_set import Instance
 from ..domain.license import LicenseEntity
@@ -25,6 +25,13 @@ ACTIVE, FALLBACK, EXPIRED = "active", "fallback", "expired"  # a lease's status
 def license_not_found() -> NotFound:
     """One answer for every unknown key, whoever asks (SDK or management API)."""
     return NotFound(LICENSE_NOT_FOUND, code="LICENSE_NOT_FOUND")
+
+
+def license_suspended(kind: type[Forbidden] | type[Unprocessable]
+                      ) -> Forbidden | Unprocessable:
+    """A suspended license: activate answers 403, validate 422; its devices keep their
+    seats until the vendor reinstates it."""
+    return kind("License is suspended", code="LICENSE_SUSPENDED")
 
 
 def license_for(uow: LicenseUnitOfWork, tenant_id: str, product_id: str | None = None
@@ -93,6 +100,8 @@ class Activated:
 def activate(command: Activate, uow: LicenseUnitOfWork) -> Activated:
     """Take a seat for a device; the same device (machine hash) keeps its seat."""
     license_ = license_for(uow, command.tenant_id, command.product_id)
+    if license_.is_suspended:
+        raise license_suspended(Forbidden)
     if not license_.is_usable:
         raise license_not_found()  # a revoked key answers as unknown on activation
     if license_.is_expired(uow.now):
@@ -138,8 +147,11 @@ class Validated:
 
 def validate(command: Validate, uow: LicenseUnitOfWork) -> Validated:
     """Check a device's seat; an expired license is announced once and answered with a
-    fallback or expired lease."""
+    fallback or expired lease. The device's check-in is saved when the stored one is an
+    hour old: within the hour a validate writes nothing."""
     license_ = license_for(uow, command.tenant_id, command.product_id)
+    if license_.is_suspended:
+        raise license_suspended(Unprocessable)
     if not license_.is_usable:
         raise Unprocessable("License has been revoked", code="LICENSE_REVOKED")
     if license_.is_expired(uow.now):
@@ -150,6 +162,8 @@ def validate(command: Validate, uow: LicenseUnitOfWork) -> Validated:
     if instance is None or (command.machine_hash is not None
                             and instance.machine_hash not in (None, command.machine_hash)):
         raise Unprocessable("Instance is not active", code="INSTANCE_NOT_ACTIVE")
+    if license_.check_in(instance, uow.now):  # at most once an hour per device
+        uow.save()
     return Validated(license_, command.instance_id, ACTIVE, uow.now)
 
 

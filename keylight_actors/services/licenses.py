@@ -1,19 +1,26 @@
 """Licenses on the management API: minting by hand (on the tenant's unit of work), and
-reading, revoking, reminting and freeing a seat (on the license's); and the event every
-new license sends."""
+reading, editing, suspending, reinstating, revoking, reminting and freeing a seat (on the
+license's); and the event every new license sends."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from ..domain.audit import AuditEntry
-from ..domain.events import OutboundEvent
+from ..domain.errors import InvalidInput
+from ..domain.events import OutboundEvent, iso_time
 from ..domain.instance_set import Instance
-from ..domain.license import LicenseEntity
+from ..domain.license import LicenseEntity, check_metadata
 from ..domain.webhook_events import LICENSE_CREATED, LICENSE_REVOKED
 from .activation import license_for
-from .unit_of_work import LicenseAdded, LicenseUnitOfWork, TenantUnitOfWork
+from .unit_of_work import (
+    LicenseAdded,
+    LicenseDetailsChanged,
+    LicenseUnitOfWork,
+    TenantUnitOfWork,
+)
 
 
 def license_created(license_: LicenseEntity, raw_key: str, session_id: str | None
@@ -136,3 +143,92 @@ def free_seat(command: FreeSeat, uow: LicenseUnitOfWork) -> Instance:
     uow.audit(AuditEntry(command.actor, "license.instance_deactivate", command.tenant_id,
                          license_.license_id))
     return instance
+
+
+EDITABLE_FIELDS = ("activation_limit", "expires_at", "customer_email", "metadata")
+
+
+@dataclass(frozen=True, slots=True)
+class EditLicense:
+    """The vendor's edit: ``fields`` names the fields it sets (the others stay as they are);
+    ``expires_at`` None is perpetual, ``customer_email`` None clears it."""
+
+    key_hash: str
+    tenant_id: str
+    actor: str
+    fields: tuple[str, ...]
+    activation_limit: int | None = None
+    expires_at: int | None = None
+    customer_email: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def edit_license(command: EditLicense, uow: LicenseUnitOfWork) -> LicenseEntity:
+    """Change the license's terms (the resident license sees them at once) and its
+    vendor-owned fields; audited. A revoked or reminted license cannot be edited."""
+    license_ = license_for(uow, command.tenant_id)
+    unknown = [name for name in command.fields if name not in EDITABLE_FIELDS]
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: not a field of a license that can be changed")
+    if not command.fields:
+        raise InvalidInput("nothing to change: give activation_limit, expires_at, "
+                           "customer_email or metadata")
+    given = set(command.fields)
+    if "activation_limit" in given and command.activation_limit is None:
+        raise InvalidInput("activation_limit: must be an integer")
+    if "metadata" in given:
+        check_metadata(command.metadata)
+    changed = license_.edit_terms(
+        now=uow.now,
+        activation_limit=command.activation_limit if "activation_limit" in given else None,
+        expires_at=command.expires_at, set_expiry="expires_at" in given,
+        customer_email=command.customer_email, set_email="customer_email" in given)
+    if changed:
+        uow.save()
+    if given & {"customer_email", "metadata"}:
+        uow.record(LicenseDetailsChanged(
+            license_.license_id, command.customer_email, command.metadata,
+            set_email="customer_email" in given, set_metadata="metadata" in given))
+    details: dict[str, Any] = {"fields": sorted(given)}
+    if "activation_limit" in given:
+        details["activation_limit"] = license_.activation_limit
+    if "expires_at" in given:
+        details["expires_at"] = iso_time(license_.expires_at)
+    uow.audit(AuditEntry(command.actor, "license.edit", command.tenant_id,
+                         license_.license_id, details))
+    return license_
+
+
+@dataclass(frozen=True, slots=True)
+class SuspendLicense:
+    key_hash: str
+    tenant_id: str
+    actor: str
+
+
+def suspend_license(command: SuspendLicense, uow: LicenseUnitOfWork) -> LicenseEntity:
+    """Stop the license's devices until it is reinstated (they keep their seats);
+    suspending twice changes nothing."""
+    license_ = license_for(uow, command.tenant_id)
+    if license_.suspend():
+        uow.save()
+        uow.audit(AuditEntry(command.actor, "license.suspend", command.tenant_id,
+                             license_.license_id))
+    return license_
+
+
+@dataclass(frozen=True, slots=True)
+class ReinstateLicense:
+    key_hash: str
+    tenant_id: str
+    actor: str
+
+
+def reinstate_license(command: ReinstateLicense, uow: LicenseUnitOfWork) -> LicenseEntity:
+    """Undo a suspension; reinstating an active license changes nothing."""
+    license_ = license_for(uow, command.tenant_id)
+    if license_.reinstate():
+        uow.save()
+        uow.audit(AuditEntry(command.actor, "license.reinstate", command.tenant_id,
+                             license_.license_id))
+    return license_

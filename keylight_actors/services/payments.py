@@ -134,7 +134,7 @@ def revoke_for_refund(command: RevokeForRefund, uow: LicenseUnitOfWork) -> Licen
     license_ = license_for(uow, command.tenant_id)
     uow.record(StripeEventProcessed(command.event_id))
     uow.save()
-    if license_.status is LicenseStatus.ACTIVE and license_.revoke():
+    if license_.status in (LicenseStatus.ACTIVE, LicenseStatus.SUSPENDED) and license_.revoke():
         uow.emit(OutboundEvent(command.tenant_id, LICENSE_REFUNDED, {
             "license_id": license_.license_id, "product_id": license_.product_id,
             "reason": command.reason}))

@@ -9,7 +9,7 @@ the copy kept and the result answered. A use case that records nothing commits n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..domain.audit import AuditEntry
 from ..domain.catalog import KeyType, Product
@@ -70,6 +70,18 @@ class LicenseAdded:
 
 
 @dataclass(frozen=True, slots=True)
+class LicenseDetailsChanged:
+    """The vendor's own fields of a license row that the resident license does not carry
+    (its metadata) or that the license's save does not write (the customer's email)."""
+
+    license_id: str
+    customer_email: str | None
+    metadata: dict[str, Any] | None
+    set_email: bool = False
+    set_metadata: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StripeEventProcessed:
     """Claim a Stripe event in the effect's transaction; the commit fails with
     ``Conflict(EVENT_ALREADY_PROCESSED)`` when it was already acted on."""
@@ -78,7 +90,7 @@ class StripeEventProcessed:
 
 
 Record = (ProductAdded | ProductChanged | KeyTypeSaved | SigningKeyAdded | SigningKeysChanged
-          | ManualStripeSecrets | LicenseAdded | StripeEventProcessed)
+          | ManualStripeSecrets | LicenseAdded | LicenseDetailsChanged | StripeEventProcessed)
 
 
 # -- the interface ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from ..domain.instance_set import Instance, InstanceSet
 from ..domain.license import (
     SECONDS_PER_DAY,
     InstanceAdded,
+    InstanceCheckedIn,
     InstanceRemoved,
     LicenseEntity,
     LicenseStatus,
@@ -21,6 +22,48 @@ from ..domain.rate_limit import SlidingWindowLimit
 from .database import StaleVersion
 from .events import EVENT_OUTBOX_CTES, EVENT_ROW_TYPE, OutboundEvent
 from .webhook_deliveries import NOTIFY_CHANNEL
+
+# A license's status as lists, exports and stats show it: past its expires_at, an active
+# license is expired (a suspended one stays suspended, as the SDK answers it).
+LICENSE_STATUSES = ("active", "expired", "suspended", "revoked", "reminted")
+SHOWN_STATUS = ("(CASE WHEN l.status = 'active' AND l.expires_at <= now() "
+                "THEN 'expired' ELSE l.status END)")
+
+
+@dataclass(frozen=True)
+class LicenseFilter:
+    """Which of a tenant's licenses a list or an export covers; ``None`` is no condition."""
+
+    product_id: str | None = None
+    key_type_id: str | None = None
+    status: str | None = None
+    email: str | None = None
+    source: str | None = None
+    key_hash: str | None = None
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        """The SQL condition on licenses ``l`` and its parameters."""
+        conditions = ["l.tenant_id = %(tenant)s"]
+        params: dict[str, Any] = {}
+        for column in ("product_id", "key_type_id", "source", "key_hash"):
+            value = getattr(self, column)
+            if value is not None:
+                conditions.append(f"l.{column} = %({column})s")
+                params[column] = value
+        if self.email is not None:
+            conditions.append("lower(l.customer_email) = lower(%(email)s)")
+            params["email"] = self.email
+        # As SHOWN_STATUS reads, spelled so that an index on the stored status serves it.
+        if self.status == "expired":
+            conditions.append("l.status = 'active' AND l.expires_at <= now()")
+        elif self.status == "active":
+            conditions.append("l.status = 'active' AND (l.expires_at IS NULL "
+                              "OR l.expires_at > now())")
+        elif self.status is not None:
+            conditions.append("l.status = %(status)s")
+            params["status"] = self.status
+        return " AND ".join(conditions), params
+
 
 LICENSE_COLUMNS = """
     l.license_id::text AS license_id, l.tenant_id, l.product_id, l.key_type_id, l.key_hash,
@@ -54,7 +97,7 @@ def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> L
         churn_limit_per_day=row["churn_limit_per_day"],
         instances=InstanceSet.of(
             Instance(item["instance_id"], item["name"], item["machine_hash"],
-                     item["activated_at"])
+                     item["activated_at"], item.get("last_validated_at"))
             for item in instances
         ),
     )
@@ -68,7 +111,9 @@ LOAD_LICENSES = f"""
                SELECT json_agg(json_build_object(
                           'instance_id', i.instance_id::text, 'name', i.name,
                           'machine_hash', i.machine_hash,
-                          'activated_at', extract(epoch FROM i.activated_at)::bigint)
+                          'activated_at', extract(epoch FROM i.activated_at)::bigint,
+                          'last_validated_at', extract(epoch FROM coalesce(
+                              i.last_validated_at, i.activated_at))::bigint)
                       ORDER BY i.activated_at, i.instance_id)
                  FROM license_instances i
                 WHERE i.license_id = l.license_id AND i.deactivated_at IS NULL), '[]')
@@ -172,7 +217,7 @@ class LicenseSave:
     now: int = 0
 
     def rows(self) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]],
-                            list[dict[str, Any]]]:
+                            list[dict[str, Any]], list[dict[str, Any]]]:
         license_ = self.license
         license_id = license_.license_id
         saved = {
@@ -181,7 +226,7 @@ class LicenseSave:
             "expires_at": license_.expires_at, "entitlements": list(license_.entitlements),
             "announced": license_.expiry_announced, "version": license_.version,
         }
-        added, removed = [], []
+        added, removed, checked_in = [], [], []
         for change in license_.changes:
             if isinstance(change, InstanceAdded):
                 instance = change.instance
@@ -191,15 +236,18 @@ class LicenseSave:
             elif isinstance(change, InstanceRemoved):
                 removed.append({"license_id": license_id, "instance_id": change.instance_id,
                                 "at": change.at, "by_device": change.by_device})
+            elif isinstance(change, InstanceCheckedIn):
+                checked_in.append({"license_id": license_id,
+                                   "instance_id": change.instance_id, "at": change.at})
         events = [{**event.row(self.now), "license_id": license_id} for event in self.events]
-        return saved, added, removed, events
+        return saved, added, removed, checked_in, events
 
 
 # Every save of a group in one statement: the instance changes and the events hang off
 # the fenced UPDATE, so they happen only for the licenses it matched. (The sub-statements
 # of one statement do not see each other's rows: a save never adds and removes the same
-# instance, and a group holds one save per license, since each license's operations run
-# one at a time.)
+# instance, nor removes one it checks in, and a group holds one save per license, since
+# each license's operations run one at a time.)
 SAVE_LICENSES = (
     """WITH saves AS (
                SELECT * FROM jsonb_to_recordset(%(saves)s) AS s(
@@ -218,9 +266,10 @@ SAVE_LICENSES = (
             RETURNING l.license_id),
            added AS (
                INSERT INTO license_instances
-                      (instance_id, license_id, name, machine_hash, activated_at)
+                      (instance_id, license_id, name, machine_hash, activated_at,
+                       last_validated_at)
                SELECT a.instance_id, a.license_id, a.name, a.machine_hash,
-                      to_timestamp(a.activated_at)
+                      to_timestamp(a.activated_at), to_timestamp(a.activated_at)
                  FROM jsonb_to_recordset(%(added)s) AS a(
                           license_id uuid, instance_id uuid, name text, machine_hash text,
                           activated_at bigint)
@@ -232,6 +281,13 @@ SAVE_LICENSES = (
                           license_id uuid, instance_id uuid, at bigint, by_device boolean)
                  JOIN fenced USING (license_id)
                 WHERE i.instance_id = r.instance_id AND i.deactivated_at IS NULL),
+           checked_in AS (
+               UPDATE license_instances AS i
+                  SET last_validated_at = to_timestamp(c.at)
+                 FROM jsonb_to_recordset(%(checked_in)s) AS c(
+                          license_id uuid, instance_id uuid, at bigint)
+                 JOIN fenced USING (license_id)
+                WHERE i.instance_id = c.instance_id AND i.deactivated_at IS NULL),
            fenced_events AS (
                SELECT e.* FROM jsonb_to_recordset(%(events)s) AS e(license_id uuid, """
     + EVENT_ROW_TYPE + """)
@@ -247,16 +303,17 @@ async def save_licenses(conn: AsyncConnection, saves: Sequence[LicenseSave]
     """Write every license of ``saves`` in one statement, each fenced on its expected
     version; answers, per save, None when it was written or ``StaleVersion`` when another
     owner had moved the row on (nothing of that save was written)."""
-    licenses, added, removed, events = [], [], [], []
+    licenses, added, removed, checked_in, events = [], [], [], [], []
     for save in saves:
-        saved, its_added, its_removed, its_events = save.rows()
+        saved, its_added, its_removed, its_checked_in, its_events = save.rows()
         licenses.append(saved)
         added += its_added
         removed += its_removed
+        checked_in += its_checked_in
         events += its_events
     cursor = await conn.execute(SAVE_LICENSES, {
         "saves": Jsonb(licenses), "license_ids": [saved["license_id"] for saved in licenses],
-        "added": Jsonb(added), "removed": Jsonb(removed),
+        "added": Jsonb(added), "removed": Jsonb(removed), "checked_in": Jsonb(checked_in),
         "events": Jsonb(events), "notify_channel": NOTIFY_CHANNEL,
     })
     row = await cursor.fetchone()
@@ -286,37 +343,69 @@ async def list_licenses(
     after: tuple[int, str] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
+    """The list's first filters (kept while its route moves to ``license_page``)."""
+    return await license_page(
+        conn, tenant_id, LicenseFilter(product_id=product_id, status=status, email=email),
+        after=after, limit=limit)
+
+
+async def license_page(
+    conn: AsyncConnection,
+    tenant_id: str,
+    which: LicenseFilter,
+    *,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
     """Newest first; ``after`` is the (created_at in microseconds, license_id) of the last
-    row seen."""
+    row seen. ``status`` is the shown one (``SHOWN_STATUS``)."""
+    condition, params = which.where()
     after_created, after_id = after if after else (None, None)
     cursor = await conn.execute(
-        f"""SELECT {LICENSE_COLUMNS},
+        f"""SELECT {LICENSE_COLUMNS}, {SHOWN_STATUS} AS shown_status,
                    (extract(epoch FROM l.created_at) * 1000000)::bigint AS created_us,
                    (SELECT count(*) FROM license_instances i
                      WHERE i.license_id = l.license_id AND i.deactivated_at IS NULL)
                        AS active_instances
               FROM licenses l
-             WHERE l.tenant_id = %(tenant)s
-               AND (%(product)s::text IS NULL OR l.product_id = %(product)s)
-               AND (%(status)s::text IS NULL OR l.status = %(status)s)
-               AND (%(email)s::text IS NULL OR lower(l.customer_email) = lower(%(email)s))
+             WHERE {condition}
                AND (%(after_created)s::bigint IS NULL
                     OR (l.created_at, l.license_id)
                        < (timestamptz 'epoch' + %(after_created)s * interval '1 microsecond',
                           %(after_id)s::uuid))
              ORDER BY l.created_at DESC, l.license_id DESC
              LIMIT %(limit)s""",
-        {
-            "tenant": tenant_id,
-            "product": product_id,
-            "status": status,
-            "email": email,
-            "after_created": after_created,
-            "after_id": after_id,
-            "limit": limit,
-        },
+        {**params, "tenant": tenant_id, "after_created": after_created,
+         "after_id": after_id, "limit": limit},
     )
     return await cursor.fetchall()
+
+
+async def update_license_details(conn: AsyncConnection, license_id: str, *,
+                                 customer_email: str | None, set_email: bool,
+                                 metadata: dict[str, Any] | None, set_metadata: bool) -> None:
+    """The vendor's own fields of a license row (see ``LicenseDetailsChanged``)."""
+    await conn.execute(
+        """UPDATE licenses
+              SET customer_email = CASE WHEN %(set_email)s THEN %(email)s
+                                        ELSE customer_email END,
+                  metadata = CASE WHEN %(set_metadata)s THEN %(metadata)s::jsonb
+                                  ELSE metadata END,
+                  updated_at = now()
+            WHERE license_id = %(license_id)s""",
+        {"set_email": set_email, "email": customer_email, "set_metadata": set_metadata,
+         "metadata": Jsonb(metadata) if metadata is not None else None,
+         "license_id": license_id})
+
+
+async def license_metadata(conn: AsyncConnection, tenant_id: str, license_id: str
+                           ) -> dict[str, Any] | None:
+    """The vendor's metadata of a license (None when it has none)."""
+    cursor = await conn.execute(
+        "SELECT metadata FROM licenses WHERE license_id = %s AND tenant_id = %s",
+        (license_id, tenant_id))
+    row = await cursor.fetchone()
+    return row["metadata"] if row else None
 
 
 async def key_hash_of_instance(

@@ -13,41 +13,11 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from .licenses import LICENSE_STATUSES, SHOWN_STATUS, LicenseFilter
+
+__all__ = ["LICENSE_STATUSES", "LicenseFilter", "export_rows", "tenant_page", "tenant_stats"]
+
 EXPORT_BATCH_ROWS = 2000
-
-
-@dataclass(frozen=True)
-class LicenseFilter:
-    """Which of a tenant's licenses a list or an export covers; ``None`` is no condition."""
-
-    product_id: str | None = None
-    key_type_id: str | None = None
-    status: str | None = None
-    email: str | None = None
-    source: str | None = None
-    key_hash: str | None = None
-
-    def where(self) -> tuple[str, dict[str, Any]]:
-        """The SQL condition on licenses ``l`` and its parameters."""
-        conditions = ["l.tenant_id = %(tenant)s"]
-        params: dict[str, Any] = {}
-        for column in ("product_id", "key_type_id", "source", "key_hash"):
-            value = getattr(self, column)
-            if value is not None:
-                conditions.append(f"l.{column} = %({column})s")
-                params[column] = value
-        if self.email is not None:
-            conditions.append("lower(l.customer_email) = lower(%(email)s)")
-            params["email"] = self.email
-        if self.status == "expired":
-            conditions.append("l.status = 'active' AND l.expires_at <= now()")
-        elif self.status == "active":
-            conditions.append("l.status = 'active' AND (l.expires_at IS NULL "
-                              "OR l.expires_at > now())")
-        elif self.status is not None:
-            conditions.append("l.status = %(status)s")
-            params["status"] = self.status
-        return " AND ".join(conditions), params
 
 
 EXPORT_COLUMNS = ("license_id", "key_display", "product_id", "key_type_id", "customer_email",
@@ -64,8 +34,7 @@ async def export_rows(conn: AsyncConnection, tenant_id: str, which: LicenseFilte
         await cursor.execute(
             f"""SELECT l.license_id::text, l.key_display, l.product_id, l.key_type_id,
                        l.customer_email,
-                       CASE WHEN l.status = 'active' AND l.expires_at <= now() THEN 'expired'
-                            ELSE l.status END,
+                       {SHOWN_STATUS},
                        l.activation_limit,
                        (SELECT count(*) FROM license_instances i
                          WHERE i.license_id = l.license_id AND i.deactivated_at IS NULL),
@@ -93,7 +62,6 @@ class TenantStats:
     deliveries_by_status: dict[str, int]
 
 
-LICENSE_STATUSES = ("active", "expired", "suspended", "revoked", "reminted")
 DELIVERY_STATUSES = ("pending", "delivered", "retrying", "failed")
 
 
@@ -119,9 +87,8 @@ async def tenant_stats(conn: AsyncConnection, tenant_id: str, days: int) -> Tena
     activation_rows = await (await conn.execute(activations, params)).fetchall()
     license_rows = await (await conn.execute(new_licenses, params)).fetchall()
     by_status = await (await conn.execute(
-        """SELECT CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired'
-                       ELSE status END AS status, count(*) AS n
-             FROM licenses WHERE tenant_id = %(tenant)s GROUP BY 1""", params)).fetchall()
+        f"""SELECT {SHOWN_STATUS} AS status, count(*) AS n
+              FROM licenses l WHERE l.tenant_id = %(tenant)s GROUP BY 1""", params)).fetchall()
     deliveries = await (await conn.execute(
         """SELECT status, count(*) AS n FROM webhook_deliveries
             WHERE tenant_id = %(tenant)s GROUP BY 1""", params)).fetchall()

@@ -106,3 +106,14 @@ def test_removing_the_last_instance_leaves_the_empty_set():
 def test_an_instance_id_that_is_not_a_uuid_is_refused():
     with pytest.raises(ValueError, match="UUID"):
         NO_INSTANCES.adding(Instance("i-1", "laptop", None, NOW))
+
+
+def test_a_last_check_in_comes_back_as_it_went_in():
+    device = Instance(str(uuid.uuid4()), "laptop", "ab" * 32, NOW, NOW + 7_200)
+    assert list(InstanceSet.of([device])) == [device]
+
+
+def test_a_replaced_instance_keeps_its_place_and_the_others():
+    devices = InstanceSet.of([instance(1), instance(2), instance(3)])
+    checked = Instance(str(uuid.UUID(int=2)), "laptop", None, NOW + 2, NOW + 9_000)
+    assert list(devices.replacing(checked)) == [instance(1), checked, instance(3)]

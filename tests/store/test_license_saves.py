@@ -12,7 +12,12 @@ import pytest
 from keylight_actors.domain.license import LicenseEntity
 from keylight_actors.store.database import StaleVersion
 from keylight_actors.store.events import OutboundEvent
-from keylight_actors.store.licenses import LicenseSave, insert_license, save_licenses
+from keylight_actors.store.licenses import (
+    LicenseSave,
+    insert_license,
+    load_licenses,
+    save_licenses,
+)
 from keylight_actors.store.webhook_deliveries import NOTIFY_CHANNEL
 from keylight_actors.store.webhook_endpoints import save_endpoint
 from tests.store.conftest import KEY_TYPE, TENANT
@@ -144,3 +149,19 @@ async def test_a_group_whose_statement_fails_writes_nothing_of_any_save(conn):
         "version": bystander.version, "devices": None, "events": 0}
     assert await _stored(conn, first.license_id) == {
         "version": first.version + 1, "devices": ["laptop"], "events": 1}
+
+
+async def test_a_device_check_in_is_stored_with_its_save_and_read_back_on_load(conn):
+    license_ = await _stored_license(conn)
+    save, instance_id = _activated(license_, "laptop")
+    await _saved(conn, [save])
+    activated = save.license
+    activated.changes = ()
+    checked = activated.copy()
+    checked.version = activated.version + 1
+    assert checked.check_in(checked.instances.get(instance_id), NOW + 7_200)
+
+    assert await _saved(conn, [LicenseSave(checked, activated.version, (), NOW)]) == [None]
+
+    loaded = (await load_licenses(conn, [license_.key_hash]))[license_.key_hash]
+    assert loaded.instances.get(instance_id).last_validated_at == NOW + 7_200
