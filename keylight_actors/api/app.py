@@ -10,6 +10,7 @@ from . import (
     checkout,
     credentials,
     health,
+    license_import,
     management,
     reports,
     sdk,
@@ -44,6 +45,7 @@ def create_app(services: Services) -> FastAPI:
     # Before management's /licenses/{license_id}, which would take export.csv for an id.
     app.include_router(reports.router)
     app.include_router(catalog_reads.router)
+    app.include_router(license_import.router)  # issue 21: POST /licenses/import
     app.include_router(management.router)
     app.include_router(checkout.router)
     app.include_router(credentials.router)

@@ -5,6 +5,7 @@ them, so they would otherwise surface as storage errors)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -16,9 +17,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_LIMIT_BYTES = 64 * 1024
 STRIPE_WEBHOOK_LIMIT_BYTES = 512 * 1024
+LICENSE_IMPORT_LIMIT_BYTES = 64 * 1024 * 1024  # up to 100,000 rows (docs/import.md)
+LICENSE_IMPORT_PATH = re.compile(r"^/api/[^/]+/licenses/import$")
 
 
 def limit_for(path: str) -> int:
+    if LICENSE_IMPORT_PATH.match(path):
+        return LICENSE_IMPORT_LIMIT_BYTES
     return STRIPE_WEBHOOK_LIMIT_BYTES if path.startswith("/api/stripe/webhook/") else (
         DEFAULT_LIMIT_BYTES)
 
