@@ -7,9 +7,8 @@ from typing import Any
 
 from fastapi import Request
 
-from .admin import services_of
-from .request_guard import header_value
-from .services import Services
+from .middleware.request_guard import header_value
+from .services import Services, services_of
 
 SDK_KEY_HEADER = "x-keylight-sdk-key"
 _SDK_KEY_HEADER_BYTES = SDK_KEY_HEADER.encode()

@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 
 from ..actors.host_pool import Hosts
@@ -20,7 +21,7 @@ from ..store.encryption import SecretSealer, sealer_for
 from ..store.operator import ensure_operator_token, operator_token_hash
 from ..store.signing_keys import SigningKeyring
 from ..store.tenants import manual_stripe_secrets
-from .access_log import AccessLog
+from .middleware.access_log import AccessLog
 from .sdk_quota_leases import SdkQuotaLeases
 from .signed_configs import SignedConfigs
 from .tenant_directory import TenantDirectory
@@ -104,3 +105,8 @@ class Services:
         if sealed is None:
             return None
         return self.sealer.unseal(sealed[0]).decode(), self.sealer.unseal(sealed[1]).decode()
+
+
+def services_of(request: Request) -> Services:
+    """What this ingress replica holds, from a request to its app."""
+    return request.app.state.services  # type: ignore[no-any-return]

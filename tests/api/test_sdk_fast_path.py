@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.responses import JSONResponse
 
-from keylight_actors.api.sdk import fast_routes
-from keylight_actors.api.sdk_fast_path import FastRoute, SdkFastPath
+from keylight_actors.api.middleware.sdk_fast_path import FastRoute, SdkFastPath
+from keylight_actors.api.routes.sdk import fast_routes
 from keylight_actors.domain.errors import RateLimited
 
 ACTIVATION = {"license_key": "OBXT-AAAA-BBBB-CCCC", "instance_name": "laptop"}

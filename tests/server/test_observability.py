@@ -140,7 +140,7 @@ async def test_access_log_lines_reach_their_file_in_order_within_the_flush_time(
     import asyncio
     import json
 
-    from keylight_actors.api.access_log import AccessLog
+    from keylight_actors.api.middleware.access_log import AccessLog
 
     path = tmp_path / "access.log"
     access = AccessLog(path, flush_seconds=0.05)
@@ -152,7 +152,7 @@ async def test_access_log_lines_reach_their_file_in_order_within_the_flush_time(
 
 
 async def test_access_log_writes_at_once_when_enough_lines_wait(tmp_path):
-    from keylight_actors.api.access_log import AccessLog
+    from keylight_actors.api.middleware.access_log import AccessLog
 
     path = tmp_path / "access.log"
     access = AccessLog(path, flush_seconds=60, max_pending=4)
@@ -164,15 +164,15 @@ async def test_access_log_writes_at_once_when_enough_lines_wait(tmp_path):
 def test_access_log_without_a_file_goes_through_logging(caplog):
     import logging
 
-    from keylight_actors.api.access_log import AccessLog
+    from keylight_actors.api.middleware.access_log import AccessLog
 
-    with caplog.at_level(logging.INFO, logger="keylight_actors.api.access_log"):
+    with caplog.at_level(logging.INFO, logger="keylight_actors.api.middleware.access_log"):
         AccessLog(None).record({"event": "request", "request_id": "feedbeef"})
     assert '"request_id": "feedbeef"' in caplog.text
 
 
 def test_the_access_log_rotates_by_size_and_keeps_a_bounded_number_of_older_files(tmp_path):
-    from keylight_actors.api.access_log import AccessLog
+    from keylight_actors.api.middleware.access_log import AccessLog
 
     path = tmp_path / "access.log"
     access = AccessLog(path, flush_seconds=60, max_pending=1, max_bytes=200, backup_count=2)

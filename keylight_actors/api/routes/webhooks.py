@@ -8,24 +8,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field, StrictBool, StrictStr
 
-from ..actors.license_view import iso_time
-from ..domain.errors import InvalidInput, NotFound
-from ..domain.webhook_events import enabled_events, resolve_toggles, toggles_from
-from ..domain.webhook_retry import STATUSES
-from ..integrations.webhook_signing import generate_secret
-from ..integrations.webhook_targets import checked_target
-from ..store.audit import AuditEntry, record_audit
-from ..store.webhook_deliveries import (
+from ...actors.license_view import iso_time
+from ...domain.errors import InvalidInput, NotFound
+from ...domain.webhook_events import enabled_events, resolve_toggles, toggles_from
+from ...domain.webhook_retry import STATUSES
+from ...integrations.webhook_signing import generate_secret
+from ...integrations.webhook_targets import checked_target
+from ...store.audit import AuditEntry, record_audit
+from ...store.webhook_deliveries import (
     attempts_of,
     list_deliveries,
     load_delivery,
     redeliver,
 )
-from ..store.webhook_endpoints import load_endpoint, rotate_secret, save_endpoint
-from .admin import services_of
-from .auth import require_tenant
-from .pagination import decode_cursor, encode_cursor
-from .schemas import Body
+from ...store.webhook_endpoints import load_endpoint, rotate_secret, save_endpoint
+from ..auth import require_tenant
+from ..pagination import decode_cursor, encode_cursor
+from ..services import services_of
+from ..types import Body
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["webhooks"])
 

@@ -8,8 +8,8 @@ from typing import Any
 import stripe
 from fastapi import APIRouter, Request
 
-from ..domain.errors import InvalidInput, NotFound, Unavailable
-from .admin import services_of
+from ...domain.errors import InvalidInput, NotFound, Unavailable
+from ..services import services_of
 from .stripe_processing import CONNECT_ENDPOINT, receive_event
 
 router = APIRouter(prefix="/api/stripe/webhook", tags=["stripe"])

@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from ..domain.errors import DomainError
-from .errors import domain_error_response, unexpected_error_response
+from ...domain.errors import DomainError
+from ..errors import domain_error_response, unexpected_error_response
+from ..sdk_caller import SdkCaller
 from .request_guard import (
     ASGIApp,
     Receive,
@@ -30,7 +31,6 @@ from .request_guard import (
     read_body,
     replay_body,
 )
-from .sdk_caller import SdkCaller
 
 JSON_CONTENT_TYPE = "application/json"
 

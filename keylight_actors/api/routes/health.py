@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..services.tenants import TenantSnapshot
-from .admin import services_of
+from ...services.tenants import TenantSnapshot
+from ..services import services_of
 
 router = APIRouter(tags=["health"])
 

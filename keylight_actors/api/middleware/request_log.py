@@ -10,7 +10,7 @@ import os
 import re
 import time
 
-from ..observability import REQUEST_LATENCY, REQUESTS
+from ...observability import REQUEST_LATENCY, REQUESTS
 from .access_log import AccessLog
 from .request_guard import ASGIApp, Message, Receive, Scope, Send
 

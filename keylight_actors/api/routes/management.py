@@ -8,21 +8,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ..actors.license_view import iso_time
-from ..domain.catalog import Product
-from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.license import LicenseStatus
-from ..services import catalog
-from ..services import licenses as license_cases
-from ..services.tenants import TenantSnapshot, key_type_from_wire
-from ..store.audit import list_audit
-from ..store.keyless import keyless_instances_of_license, list_keyless_instances
-from ..store.licenses import key_hash_of, list_licenses
-from .admin import services_of
-from .auth import TenantCaller, require_tenant
-from .pagination import decode_cursor, encode_cursor
-from .schemas import ChangeKeyType, ChangeProduct, CreateKeyType, CreateProduct, MintLicense
-from .services import Services
+from ...actors.license_view import iso_time
+from ...domain.catalog import Product
+from ...domain.errors import Conflict, InvalidInput, NotFound
+from ...domain.license import LicenseStatus
+from ...services import catalog
+from ...services import licenses as license_cases
+from ...services.tenants import TenantSnapshot, key_type_from_wire
+from ...store.audit import list_audit
+from ...store.keyless import keyless_instances_of_license, list_keyless_instances
+from ...store.licenses import key_hash_of, list_licenses
+from ..auth import TenantCaller, require_tenant
+from ..pagination import decode_cursor, encode_cursor
+from ..services import Services, services_of
+from ..types import ChangeKeyType, ChangeProduct, CreateKeyType, CreateProduct, MintLicense
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 

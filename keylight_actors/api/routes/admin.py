@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ..domain.errors import InvalidInput, NotFound
-from ..services.tenants import (
+from ...domain.errors import InvalidInput, NotFound
+from ...services.tenants import (
     ConnectStripe,
     CreatedTenant,
     CreateTenant,
@@ -15,17 +15,13 @@ from ..services.tenants import (
     SetSdkQuota,
     TenantSnapshot,
 )
-from ..store.stripe_events import list_events, load_event
-from . import schemas
-from .auth import require_operator
-from .services import Services
+from ...store.stripe_events import list_events, load_event
+from .. import types as schemas
+from ..auth import require_operator
+from ..services import services_of
 from .stripe_processing import process_event
 
 router = APIRouter(prefix="/api/admin", tags=["operator"])
-
-
-def services_of(request: Request) -> Services:
-    return request.app.state.services
 
 
 def public_tenant_view(snapshot: TenantSnapshot) -> dict[str, Any]:

@@ -7,15 +7,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..domain.catalog import KeyType
-from ..domain.credentials import credential_matches
-from ..domain.errors import Conflict, Unauthorized
-from ..domain.platform_fee import application_fee_cents, application_fee_percent
-from ..services.payments import AuthorizeCheckout, SetManualStripe
-from ..store.checkout_sessions import insert_checkout_session
-from .admin import public_tenant_view, services_of
-from .auth import bearer_token, require_tenant
-from .schemas import CreateCheckout, ManualStripe
+from ...domain.catalog import KeyType
+from ...domain.credentials import credential_matches
+from ...domain.errors import Conflict, Unauthorized
+from ...domain.platform_fee import application_fee_cents, application_fee_percent
+from ...services.payments import AuthorizeCheckout, SetManualStripe
+from ...store.checkout_sessions import insert_checkout_session
+from ..auth import bearer_token, require_tenant
+from ..services import services_of
+from ..types import CreateCheckout, ManualStripe
+from .admin import public_tenant_view
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["payments"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..domain.errors import Conflict, DomainError
-from ..domain.stripe_events import (
+from ...domain.errors import Conflict, DomainError
+from ...domain.stripe_events import (
     ExpireSubscription,
     Ignore,
     MintForSession,
@@ -14,17 +14,17 @@ from ..domain.stripe_events import (
     RevokeForPayment,
     decide,
 )
-from ..services.licenses import GetLicense
-from ..services.payments import (
+from ...services.licenses import GetLicense
+from ...services.payments import (
     ExpireForCancellation,
     MintFromCheckout,
     RenewForInvoice,
     RevokeForRefund,
 )
-from ..store.licenses import key_hash_for_stripe
-from ..store.stripe_events import ALREADY_PROCESSED, mark_outcome, record_received
-from ..store.tenants import tenant_for_stripe_account
-from .services import Services
+from ...store.licenses import key_hash_for_stripe
+from ...store.stripe_events import ALREADY_PROCESSED, mark_outcome, record_received
+from ...store.tenants import tenant_for_stripe_account
+from ..services import Services
 
 log = logging.getLogger(__name__)
 

@@ -6,14 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..services.credentials import (
+from ...services.credentials import (
     RemoveSdkKey,
     RetireSigningKey,
     RotateCredential,
     RotateSigningKey,
 )
-from .admin import public_tenant_view, services_of
-from .auth import require_tenant
+from ..auth import require_tenant
+from ..services import services_of
+from .admin import public_tenant_view
 from .health import keyset_view
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["credentials"])

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from ..store.idempotency import claim, complete, release
+from ...store.idempotency import claim, complete, release
 from .request_guard import ASGIApp, Message, Receive, Scope, Send, read_body, replay_body
 
 HEADER = b"idempotency-key"

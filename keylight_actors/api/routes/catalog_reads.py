@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ..actors.license_view import iso_time
-from ..domain.errors import NotFound
-from ..store.catalog_queries import get_key_type, get_product, list_key_types, list_products
-from .admin import services_of
-from .auth import require_tenant
-from .pagination import decode_cursor, encode_cursor
+from ...actors.license_view import iso_time
+from ...domain.errors import NotFound
+from ...store.catalog_queries import get_key_type, get_product, list_key_types, list_products
+from ..auth import require_tenant
+from ..pagination import decode_cursor, encode_cursor
+from ..services import services_of
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..log_files import ray_logs_dir, rotation_backup_count, rotation_max_bytes
+from ...log_files import ray_logs_dir, rotation_backup_count, rotation_max_bytes
 
 log = logging.getLogger(__name__)
 

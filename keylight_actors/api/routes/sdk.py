@@ -13,20 +13,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from ..domain.credentials import sdk_key_accepted
-from ..domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
-from ..domain.license_key import hash_license_key
-from ..domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
-from ..services.activation import Activate, Deactivate, Validate
-from ..services.tenants import TenantSnapshot
-from ..store.audit import AuditEntry, record_audit
-from ..store.keyless import link_keyless_instance, record_keyless_instance
-from ..store.licenses import key_hash_of_instance
-from .admin import services_of
-from .errors import ErrorBody
-from .sdk_caller import SdkCaller
-from .sdk_fast_path import FastRoute
-from .sdk_schemas import (
+from ...domain.credentials import sdk_key_accepted
+from ...domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from ...domain.license_key import hash_license_key
+from ...domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
+from ...services.activation import Activate, Deactivate, Validate
+from ...services.tenants import TenantSnapshot
+from ...store.audit import AuditEntry, record_audit
+from ...store.keyless import link_keyless_instance, record_keyless_instance
+from ...store.licenses import key_hash_of_instance
+from ..errors import ErrorBody
+from ..middleware.sdk_fast_path import FastRoute
+from ..sdk_caller import SdkCaller
+from ..services import services_of
+from ..types import (
     ActivateAnswer,
     ActivateRequest,
     DeactivateRequest,

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ..actors.license_view import iso_time
-from ..domain.errors import InvalidInput
-from ..domain.license_key import hash_license_key
-from ..store.reports import (
+from ...actors.license_view import iso_time
+from ...domain.errors import InvalidInput
+from ...domain.license_key import hash_license_key
+from ...store.reports import (
     EXPORT_COLUMNS,
     LICENSE_STATUSES,
     LicenseFilter,
@@ -22,9 +22,9 @@ from ..store.reports import (
     tenant_page,
     tenant_stats,
 )
-from .admin import services_of
-from .auth import require_operator, require_tenant
-from .pagination import decode_cursor, encode_cursor
+from ..auth import require_operator, require_tenant
+from ..pagination import decode_cursor, encode_cursor
+from ..services import services_of
 
 router = APIRouter(tags=["tenant"])
 

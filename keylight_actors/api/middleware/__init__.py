@@ -1,0 +1,1 @@
+"""ASGI middleware of the ingress: request log, guard, idempotency, the SDK fast path."""
