@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from . import (
+from . import license_import
+from .errors import DOCUMENTED_ERRORS, install_error_handlers
+from .middleware.idempotency import IdempotencyReplay
+from .middleware.request_guard import RequestGuard
+from .middleware.request_log import RequestLog
+from .middleware.sdk_fast_path import SdkFastPath
+from .routes import (
     admin,
     catalog_reads,
     checkout,
     credentials,
     health,
-    license_import,
     management,
     reports,
     sdk,
     stripe_webhooks,
     webhooks,
 )
-from .errors import DOCUMENTED_ERRORS, install_error_handlers
-from .idempotency import IdempotencyReplay
-from .request_guard import RequestGuard
-from .request_log import RequestLog
-from .sdk_fast_path import SdkFastPath
 from .services import Services
 
 
