@@ -256,6 +256,12 @@ def run_export(verb: Verb, args: argparse.Namespace) -> None:
     print(f"licenses written to {target}")
 
 
+def _run_license_import(verb: Verb, args: argparse.Namespace) -> None:
+    from .cli_import import run_import  # a file upload with progress: its own module
+
+    run_import(verb, args)
+
+
 def render_stats(payload: dict[str, Any]) -> list[str]:
     new = {day["date"]: day["count"] for day in payload.get("new_licenses_per_day", [])}
     days = [{"date": day["date"], "activations": day["count"],
@@ -433,6 +439,15 @@ VERBS: tuple[Verb, ...] = (
           Arg("--output", "write the CSV to this file instead of the standard output",
               to="none", metavar="FILE")),
          run=run_export),
+    Verb(("license", "import"), "import licenses with their keys and devices from a CSV or "
+         "JSON file (docs/import.md): all rows or none", "POST",
+         "/api/{tenant}/licenses/import",
+         (Arg("file", "the .csv or .json file", to="none", metavar="FILE"),
+          Arg("--dry-run", "check every row and write nothing", to="query",
+              field="dry_run", switch="true"),
+          Arg("--announce", "send license.created for each imported license", to="query",
+              switch="true")),
+         run=_run_license_import),
     # keyless installs
     Verb(("keyless", "list"), "list the keyless (trial / free-tier) installs, newest first",
          "GET", "/api/{tenant}/keyless",
@@ -511,7 +526,7 @@ GROUP_HELP = {
     "tenant": "list, show, create and change tenants (operator)",
     "product": "list, show and create a tenant's products",
     "key-type": "list, show, create and edit a product's key types",
-    "license": "list, show, mint, revoke, remint, free devices, export licenses",
+    "license": "list, show, mint, revoke, remint, free devices, export, import licenses",
     "keyless": "list keyless (trial / free-tier) installs",
     "webhook": "show and set the webhook endpoint, rotate its secret",
     "delivery": "list, show and resend webhook deliveries",

@@ -234,3 +234,34 @@ def test_another_tenants_token_is_refused(http, catalog, make_tenant, database_u
                            content=b"x", headers={**catalog.tenant.headers,
                                                   "Content-Type": "text/plain"})
     assert wrong_type.status_code == 415
+
+
+def test_the_cli_uploads_with_progress_and_lists_errors(catalog, base_url, tmp_path,
+                                                        database_url):
+    from .test_cli_verbs import run
+
+    token, words = catalog.tenant.credentials["management_token"], (
+        "--tenant", catalog.tenant.tenant_id)
+    good = tmp_path / "licenses.csv"
+    good.write_text("product_id,key_type_id,license_key,customer_email\n"
+                    f"{catalog.product_id},{catalog.key_type_id},{old_key()},a@example.com\n"
+                    f"{catalog.product_id},{catalog.key_type_id},,b@example.com\n")
+    dry = run("license", "import", str(good), "--dry-run", *words, url=base_url, token=token)
+    assert dry.returncode == 0, dry.stderr
+    assert "would import: 2, unchanged: 0, errors: 0" in dry.stdout
+    assert "bytes" in dry.stderr  # the upload's progress
+    assert license_rows(database_url, catalog.tenant.tenant_id) == []
+    done = run("license", "import", str(good), *words, url=base_url, token=token)
+    assert done.returncode == 0, done.stderr
+    assert "imported: 2, unchanged: 0, errors: 0" in done.stdout
+    assert "LICENSE_KEY" in done.stdout and "Shown once" in done.stdout
+    SECRETS_SEEN.update(line.split()[-1] for line in done.stdout.splitlines()
+                        if line.startswith("2 "))
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(rows(catalog, {"license_key": "x"}, {"product_id": "nope"})))
+    failed = run("license", "import", str(bad), *words, url=base_url, token=token)
+    assert failed.returncode == 1
+    assert "ROW" in failed.stdout and "FIELD" in failed.stdout
+    assert "license_key" in failed.stdout and "product_id" in failed.stdout
+    assert "nothing was imported" in failed.stderr
