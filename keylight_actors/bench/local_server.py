@@ -129,14 +129,16 @@ def local_server(settings: Settings, *, announce: Any = print) -> Iterator[Local
         settings = settings.with_changes(data_dir=scratch)
     resolved, embedded = resolve_settings(settings)
     try:
-        from ..server import prepare_database
         from ..store.migrate import apply_migrations
+        from ..store.operator import ensure_operator_token
 
-        assert resolved.database_url
-        apply_migrations(resolved.database_url)
+        # Migrated once, here (not by prepare_database too): the operator token is read
+        # from the migrated schema, then stored if this database has none yet.
+        assert resolved.database_url and resolved.session_database_url
+        apply_migrations(resolved.session_database_url)
         token = _operator_token(resolved.database_url, resolved.admin_token)
         resolved = resolved.with_changes(admin_token=token)
-        prepare_database(resolved)
+        ensure_operator_token(resolved.database_url, token)
         yield from _serve(resolved, token, announce)
     finally:
         if embedded is not None:
