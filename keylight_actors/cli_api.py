@@ -24,7 +24,7 @@ from .cli_format import key_values, table
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT_SECONDS = 30
-LICENSE_STATUSES = ("active", "revoked", "reminted", "expired")
+LICENSE_STATUSES = ("active", "expired", "suspended", "revoked", "reminted")
 LIFECYCLES = ("pending_verification", "active", "suspended", "closed")
 CREDENTIAL_PATHS = {"sdk-key": "sdk-key", "checkout-key": "checkout-key",
                     "management-token": "management-token", "signing-key": "signing-keys"}
@@ -52,6 +52,20 @@ def whole_number_or_none(raw: str) -> int | _Null:
         return int(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a whole number or 'none', not {raw!r}") from None
+
+
+def text_or_none(raw: str) -> str | _Null:
+    return NULL if raw.strip().lower() == "none" else raw
+
+
+def json_object(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a JSON object, not {raw!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"a JSON object, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -325,7 +339,7 @@ LICENSE_FILTERS = (
 EXPORT_FILTERS = (
     *LICENSE_FILTERS,
     Arg("--key-type", "only this key type's licenses", to="query", field="key_type_id"),
-    Arg("--source", "only licenses minted this way (e.g. manual, checkout)", to="query"),
+    Arg("--source", "only licenses minted this way (manual, stripe, import)", to="query"),
     Arg("--key", "only the license with this key", to="query"),
 )
 
@@ -412,7 +426,7 @@ VERBS: tuple[Verb, ...] = (
               field="fallback_access", switch=False))),
     # licenses
     Verb(("license", "list"), "list the tenant's licenses, newest first", "GET",
-         "/api/{tenant}/licenses", (*LICENSE_FILTERS, LIMIT, CURSOR),
+         "/api/{tenant}/licenses", (*EXPORT_FILTERS, LIMIT, CURSOR),
          columns=("license_id", "key_display", "product_id", "key_type_id", "status",
                   "active_instances", "activation_limit", "customer_email", "expires_at",
                   "created_at"), pager=("cursor", "next_cursor")),
@@ -429,6 +443,22 @@ VERBS: tuple[Verb, ...] = (
     Verb(("license", "remint"), "give a license a new key (the old one becomes 'reminted') "
          "and show it, once", "POST", "/api/{tenant}/licenses/{license_id}/remint",
          (LICENSE_ARG,), secrets=("key",)),
+    Verb(("license", "edit"), "change a license's device limit, expiry, customer email or "
+         "metadata (a limit under its active devices keeps them and refuses new ones)",
+         "PATCH", "/api/{tenant}/licenses/{license_id}",
+         (LICENSE_ARG,
+          Arg("--activation-limit", "devices the license may activate at once", type=int),
+          Arg("--expires-at", "when it expires, ISO 8601 (e.g. 2030-01-31T00:00:00Z; "
+              "'none': never)", type=text_or_none),
+          Arg("--email", "the customer's email ('none': no email)", field="customer_email",
+              type=text_or_none),
+          Arg("--metadata", "your own data for the license, a JSON object of at most 4 KiB",
+              type=json_object, metavar="JSON"))),
+    Verb(("license", "suspend"), "suspend a license: its devices keep their seats but stop "
+         "activating and validating until it is reinstated", "POST",
+         "/api/{tenant}/licenses/{license_id}/suspend", (LICENSE_ARG,)),
+    Verb(("license", "reinstate"), "reinstate a suspended license", "POST",
+         "/api/{tenant}/licenses/{license_id}/reinstate", (LICENSE_ARG,)),
     Verb(("license", "free-device"), "deactivate one device of a license, freeing its seat",
          "POST", "/api/{tenant}/licenses/{license_id}/instances/{instance_id}/deactivate",
          (LICENSE_ARG, Arg("instance_id", "the device's instance id (from 'license show')",

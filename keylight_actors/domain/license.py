@@ -27,7 +27,7 @@ SECONDS_PER_DAY = 86_400
 # nothing.
 CHECK_IN_RECORD_SECONDS = 3_600
 METADATA_MAX_BYTES = 4_096  # the vendor's metadata, as compact UTF-8 JSON
-MAX_ACTIVATION_LIMIT = 1_000_000
+MAX_ACTIVATION_LIMIT = 100_000  # as a key type's
 
 
 class LicenseStatus(str, Enum):

@@ -333,22 +333,6 @@ async def save_license(
         raise stale
 
 
-async def list_licenses(
-    conn: AsyncConnection,
-    tenant_id: str,
-    *,
-    product_id: str | None,
-    status: str | None,
-    email: str | None,
-    after: tuple[int, str] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """The list's first filters (kept while its route moves to ``license_page``)."""
-    return await license_page(
-        conn, tenant_id, LicenseFilter(product_id=product_id, status=status, email=email),
-        after=after, limit=limit)
-
-
 async def license_page(
     conn: AsyncConnection,
     tenant_id: str,

@@ -38,6 +38,9 @@ def tenant_routes(victim, catalog, minted, instance_id):
         ("GET", f"/api/{t}/stats", None),
         ("POST", f"/api/{t}/licenses/{lic}/revoke", None),
         ("POST", f"/api/{t}/licenses/{lic}/remint", None),
+        ("PATCH", f"/api/{t}/licenses/{lic}", {"activation_limit": 1}),
+        ("POST", f"/api/{t}/licenses/{lic}/suspend", None),
+        ("POST", f"/api/{t}/licenses/{lic}/reinstate", None),
         ("POST", f"/api/{t}/licenses/{lic}/instances/{instance_id}/deactivate", None),
         ("GET", f"/api/{t}/audit", None),
         ("POST", f"/api/{t}/sdk-key/rotate", None),
@@ -86,10 +89,13 @@ def test_no_credential_of_another_tenant_opens_any_route(http, two_tenants):
 
 def test_a_license_of_another_tenant_is_not_found_through_ones_own_path(http, two_tenants):
     attacker, _, minted, _ = two_tenants
-    for method, suffix in (("GET", ""), ("POST", "/revoke"), ("POST", "/remint")):
+    for method, suffix, body in (("GET", "", None), ("POST", "/revoke", None),
+                                 ("POST", "/remint", None),
+                                 ("PATCH", "", {"activation_limit": 1}),
+                                 ("POST", "/suspend", None), ("POST", "/reinstate", None)):
         answer = http.request(method,
                               f"/api/{attacker.tenant_id}/licenses/{minted['license_id']}"
-                              f"{suffix}", headers=attacker.headers)
+                              f"{suffix}", headers=attacker.headers, json=body)
         assert answer.status_code == 404
 
 

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import Field, StrictInt, StrictStr
 
 from ...actors.license_view import iso_time
 from ...domain.catalog import Product
 from ...domain.errors import Conflict, InvalidInput, NotFound
-from ...domain.license import LicenseStatus
 from ...services import catalog
 from ...services import licenses as license_cases
 from ...services.tenants import TenantSnapshot, key_type_from_wire
 from ...store.audit import list_audit
 from ...store.keyless import keyless_instances_of_license, list_keyless_instances
-from ...store.licenses import key_hash_of, list_licenses
+from ...store.licenses import key_hash_of, license_metadata, license_page
 from ..auth import TenantCaller, require_tenant
 from ..pagination import decode_cursor, encode_cursor
 from ..services import Services, services_of
-from ..types import ChangeKeyType, ChangeProduct, CreateKeyType, CreateProduct, MintLicense
+from ..types import (
+    Body,
+    ChangeKeyType,
+    ChangeProduct,
+    CreateKeyType,
+    CreateProduct,
+    Email,
+    MintLicense,
+)
+from .reports import license_filter
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 
@@ -143,21 +153,23 @@ async def list_tenant_licenses(
     tenant_id: str,
     request: Request,
     product_id: Annotated[str | None, Query(max_length=64)] = None,
+    key_type_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     email: Annotated[str | None, Query(max_length=254)] = None,
+    source: Annotated[str | None, Query(max_length=16)] = None,
+    key: Annotated[str | None, Query(max_length=128)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: PageSize = 50,
 ) -> dict[str, Any]:
+    """Newest first, filtered as the CSV export is (one implementation: ``LicenseFilter``);
+    ``status=expired`` is past its expiry whatever is stored, and so shown."""
     services = services_of(request)
     await require_tenant(request, services, tenant_id)
-    if status is not None and status not in {item.value for item in LicenseStatus}:
-        raise InvalidInput("status must be one of active, revoked, reminted")
+    which = license_filter(product_id=product_id, key_type_id=key_type_id, status=status,
+                           email=email, source=source, key=key)
     after = decode_cursor(cursor)
     async with services.pool.connection() as conn:
-        rows = await list_licenses(
-            conn, tenant_id, product_id=product_id, status=status, email=email,
-            after=after, limit=limit + 1,
-        )
+        rows = await license_page(conn, tenant_id, which, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     return {
         "data": [_listed_license(row) for row in page],
@@ -172,7 +184,7 @@ def _listed_license(row: dict[str, Any]) -> dict[str, Any]:
         "product_id": row["product_id"],
         "key_type_id": row["key_type_id"],
         "key_display": row["key_display"],
-        "status": row["status"],
+        "status": row["shown_status"],
         "activation_limit": row["activation_limit"],
         "active_instances": row["active_instances"],
         "expires_at": iso_time(row["expires_at"]),
@@ -241,6 +253,7 @@ async def get_license(tenant_id: str, license_id: str, request: Request) -> dict
     # The keyless installs (trial / free tier) that activated this license.
     async with services.pool.connection() as conn:
         linked = await keyless_instances_of_license(conn, tenant_id, detail["license_id"])
+        detail["metadata"] = await license_metadata(conn, tenant_id, detail["license_id"])
     detail["free_tier_instances"] = [_keyless_view(row) for row in linked]
     return detail
 
@@ -270,6 +283,64 @@ async def remint_license(tenant_id: str, license_id: str, request: Request) -> d
     key_prefix = caller.snapshot.products[current["product_id"]].key_prefix
     return await services.hosts.licenses.remint(
         license_cases.RemintLicense(key_hash, tenant_id, key_prefix, caller.actor))
+
+
+class ChangeLicense(Body):
+    """The fields a PATCH sets; the others stay as they are."""
+
+    activation_limit: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    expires_at: Annotated[StrictStr, Field(max_length=64)] | None = None  # None: perpetual
+    customer_email: Email | None = None  # None: no email
+    metadata: dict[str, Any] | None = None  # the vendor's, at most 4 KiB of JSON
+
+
+def _unix_time(text: str) -> int:
+    """An ISO 8601 time (UTC when it names no offset) as Unix seconds."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("expires_at: not an ISO 8601 time, e.g. 2030-01-31T00:00:00Z"
+                           ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+@router.patch("/licenses/{license_id}")
+async def change_license(tenant_id: str, license_id: str, body: ChangeLicense,
+                         request: Request) -> dict[str, Any]:
+    """Change the limit, the expiry, the customer's email or the metadata. A limit under
+    the active devices keeps them working and refuses new ones until fewer are active:
+    the answer's ``over_limit_by`` counts them (and a ``notice`` says so)."""
+    caller, key_hash = await _license_route(request, tenant_id, license_id)
+    services = services_of(request)
+    given = body.model_fields_set
+    expires_at = (_unix_time(body.expires_at)
+                  if "expires_at" in given and body.expires_at is not None else None)
+    edited = await services.hosts.licenses.edit(license_cases.EditLicense(
+        key_hash, tenant_id, caller.actor, tuple(sorted(given)), body.activation_limit,
+        expires_at, body.customer_email, body.metadata))
+    async with services.pool.connection() as conn:
+        edited["metadata"] = await license_metadata(conn, tenant_id, edited["license_id"])
+    return edited
+
+
+@router.post("/licenses/{license_id}/suspend")
+async def suspend_license(tenant_id: str, license_id: str, request: Request
+                          ) -> dict[str, Any]:
+    """Its devices keep their seats, and activate (403) and validate (422) answer
+    LICENSE_SUSPENDED until it is reinstated."""
+    caller, key_hash = await _license_route(request, tenant_id, license_id)
+    return await services_of(request).hosts.licenses.suspend(
+        license_cases.SuspendLicense(key_hash, tenant_id, caller.actor))
+
+
+@router.post("/licenses/{license_id}/reinstate")
+async def reinstate_license(tenant_id: str, license_id: str, request: Request
+                            ) -> dict[str, Any]:
+    caller, key_hash = await _license_route(request, tenant_id, license_id)
+    return await services_of(request).hosts.licenses.reinstate(
+        license_cases.ReinstateLicense(key_hash, tenant_id, caller.actor))
 
 
 @router.post("/licenses/{license_id}/instances/{instance_id}/deactivate")

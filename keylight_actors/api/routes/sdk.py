@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from ...domain.credentials import sdk_key_accepted
-from ...domain.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from ...domain.errors import Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable
 from ...domain.license_key import hash_license_key
 from ...domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
 from ...services.activation import Activate, Deactivate, Validate
@@ -134,10 +134,17 @@ async def validation_answer(caller: SdkCaller, tenant_id: str, product_id: str,
     snapshot = await sdk_tenant(caller, tenant_id, product_id)
     if not allows_validation(snapshot.lifecycle):
         raise Forbidden("this vendor cannot validate licenses now", code="TENANT_NOT_ACTIVE")
-    validation = await guarded_lookup(
-        caller, tenant_id, caller.services.hosts.licenses.validate,
-        Validate(hash_license_key(body.license_key), tenant_id, product_id, body.instance_id,
-                 body.machine_hash, snapshot.primary_kid or ""))
+    try:
+        validation = await guarded_lookup(
+            caller, tenant_id, caller.services.hosts.licenses.validate,
+            Validate(hash_license_key(body.license_key), tenant_id, product_id,
+                     body.instance_id, body.machine_hash, snapshot.primary_kid or ""))
+    except Unprocessable as refused:
+        if refused.code != "LICENSE_SUSPENDED":
+            raise
+        # Suspended by the vendor: not valid, and no lease until it is reinstated.
+        return JSONResponse({"valid": False, "error": refused.message, "code": refused.code},
+                            status_code=422)
     answer = {"valid": validation.valid, "lease": validation.lease,
               "license_expires_at": validation.license_expires_at}
     # The signed product config rides along at the top level, as keylight-js and
