@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from . import license_import
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .middleware.idempotency import IdempotencyReplay
 from .middleware.request_guard import RequestGuard
@@ -16,6 +15,7 @@ from .routes import (
     checkout,
     credentials,
     health,
+    license_import,
     management,
     reports,
     sdk,
@@ -38,14 +38,16 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     # The SDK routes first: they carry nearly all traffic, and routing tries routers in
-    # order. No other route has three segments ending in an SDK verb, so none is shadowed.
+    # order. No other route has three segments ending in an SDK verb with the same method, so
+    # none is shadowed.
     app.include_router(sdk.router)
     app.include_router(health.router)
     app.include_router(admin.router)
-    # Before management's /licenses/{license_id}, which would take export.csv for an id.
+    # Before management's /licenses/{license_id}, which would take export.csv or import for
+    # a license id.
     app.include_router(reports.router)
     app.include_router(catalog_reads.router)
-    app.include_router(license_import.router)  # issue 21: POST /licenses/import
+    app.include_router(license_import.router)
     app.include_router(management.router)
     app.include_router(checkout.router)
     app.include_router(credentials.router)

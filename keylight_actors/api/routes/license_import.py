@@ -12,14 +12,14 @@ from functools import partial
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..domain.errors import Forbidden
-from ..domain.license_import import Catalog
-from ..domain.lifecycle import allows_new_licenses
-from ..services.imports import ImportLicenses, import_licenses, read_import
-from ..store.license_import import import_transaction
-from .auth import require_tenant
-from .errors import error_response
-from .services import services_of
+from ...domain.errors import Forbidden
+from ...domain.license_import import Catalog
+from ...domain.lifecycle import allows_new_licenses
+from ...services.imports import ImportLicenses, import_licenses, read_import
+from ...store.license_import import import_transaction
+from ..auth import require_tenant
+from ..errors import error_response
+from ..services import services_of
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 
