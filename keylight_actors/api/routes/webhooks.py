@@ -10,26 +10,19 @@ from pydantic import Field, StrictBool, StrictStr
 
 from ...actors.license_view import iso_time
 from ...domain.errors import InvalidInput, NotFound
-from ...domain.webhook_events import enabled_events, resolve_toggles, toggles_from
+from ...domain.webhook_events import toggles_from
 from ...domain.webhook_retry import STATUSES
-from ...integrations.webhook_signing import generate_secret
-from ...integrations.webhook_targets import checked_target
-from ...store.audit import AuditEntry, record_audit
-from ...store.webhook_deliveries import (
-    attempts_of,
-    list_deliveries,
-    load_delivery,
-    redeliver,
-)
-from ...store.webhook_endpoints import load_endpoint, rotate_secret, save_endpoint
+from ...services import webhooks as webhook_cases
+from ...store.webhook_deliveries import attempts_of, list_deliveries, load_delivery
+from ...store.webhook_endpoints import load_endpoint
 from ..auth import require_tenant
 from ..pagination import decode_cursor, encode_cursor
+from ..ports import StoreWebhookWork
 from ..services import services_of
 from ..types import Body
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["webhooks"])
 
-ROTATION_OVERLAP_SECONDS = 24 * 3600
 EventName = Annotated[StrictStr, Field(max_length=64)]
 
 
@@ -57,22 +50,16 @@ async def set_webhook(tenant_id: str, body: SetWebhook, request: Request,
     (201) and answers its signing secret, once; later calls keep the secret (200)."""
     services = services_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    toggles = resolve_toggles(body.events)
-    await checked_target(body.url, allow_private=services.settings.allow_private_webhook_urls)
-    secret = generate_secret()
-    events = enabled_events(toggles)
-    async with services.pool.connection() as conn, conn.transaction():
-        created = await save_endpoint(conn, tenant_id, body.url, events,
-                                      services.sealer.seal(secret.encode()))
-        await record_audit(conn, AuditEntry(
-            caller.actor, "webhook.create" if created else "webhook.update", tenant_id,
-            tenant_id, {"url": body.url, "events": events}))
+    async with StoreWebhookWork.of(services) as uow:
+        endpoint = await webhook_cases.set_webhook_endpoint(
+            webhook_cases.SetWebhookEndpoint(tenant_id, body.url, body.events, caller.actor), uow)
+    async with services.pool.connection() as conn:
         row = await load_endpoint(conn, tenant_id)
     assert row is not None
-    response.status_code = 201 if created else 200
+    response.status_code = 201 if endpoint.created else 200
     answer = {"tenant_id": tenant_id, **_endpoint_view(row)}
-    if created:
-        answer["secret"] = secret
+    if endpoint.secret is not None:
+        answer["secret"] = endpoint.secret
     return answer
 
 
@@ -94,16 +81,11 @@ async def rotate_webhook_secret(tenant_id: str, request: Request) -> dict[str, A
     for 24 hours."""
     services = services_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    secret = generate_secret()
-    async with services.pool.connection() as conn, conn.transaction():
-        previous_until = await rotate_secret(conn, tenant_id, services.sealer.seal(
-            secret.encode()), ROTATION_OVERLAP_SECONDS)
-        if previous_until is None:
-            raise NotFound("this tenant has no webhook endpoint", code="WEBHOOK_NOT_FOUND")
-        await record_audit(conn, AuditEntry(caller.actor, "webhook.rotate_secret", tenant_id,
-                                            tenant_id))
-    return {"tenant_id": tenant_id, "secret": secret,
-            "previous_secret_signs_until": iso_time(previous_until)}
+    async with StoreWebhookWork.of(services) as uow:
+        rotated = await webhook_cases.rotate_webhook_secret(
+            webhook_cases.RotateWebhookSecret(tenant_id, caller.actor), uow)
+    return {"tenant_id": tenant_id, "secret": rotated.secret,
+            "previous_secret_signs_until": iso_time(rotated.previous_secret_signs_until)}
 
 
 def _delivery_view(row: dict[str, Any], attempts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -191,12 +173,10 @@ async def redeliver_webhook(tenant_id: str, delivery_id: str, request: Request
     services = services_of(request)
     caller = await require_tenant(request, services, tenant_id)
     wanted = _delivery_uuid(delivery_id)
+    async with StoreWebhookWork.of(services) as uow:
+        await webhook_cases.redeliver_webhook(
+            webhook_cases.RedeliverWebhook(tenant_id, wanted, caller.actor), uow)
     async with services.pool.connection() as conn:
-        async with conn.transaction():
-            if not await redeliver(conn, tenant_id, wanted):
-                raise NotFound("delivery not found", code="DELIVERY_NOT_FOUND")
-            await record_audit(conn, AuditEntry(caller.actor, "webhook.redeliver", tenant_id,
-                                                wanted))
         row = await load_delivery(conn, tenant_id, wanted)
         assert row is not None
         attempts = await attempts_of(conn, [wanted])

@@ -1,0 +1,109 @@
+"""In-memory stand-ins for the interfaces of the use cases that no entity host runs: the
+plain store units of work (webhook endpoint, keyless installs, lookup guard) and the ports
+of the payment orchestrations (the Stripe gateway, the tenant host, the stored records).
+Each keeps what it was asked to do for the test to read; nothing is written anywhere."""
+
+from __future__ import annotations
+
+from keylight_actors.domain.audit import AuditEntry
+from keylight_actors.domain.errors import InvalidInput
+
+
+class InMemoryWebhookWork:
+    """``WebhookUnitOfWork`` over one dict of endpoints and a set of deliveries."""
+
+    def __init__(self, *, endpoints: dict[str, dict] | None = None,
+                 deliveries: set[tuple[str, str]] | None = None,
+                 refused_urls: tuple[str, ...] = ()) -> None:
+        self.endpoints = endpoints if endpoints is not None else {}
+        self.deliveries = deliveries or set()
+        self.redelivered: list[str] = []
+        self.refused_urls = refused_urls
+        self.audits: list[AuditEntry] = []
+        self._secrets = 0
+
+    async def check_target(self, url: str) -> None:
+        if url in self.refused_urls:
+            raise InvalidInput("a private address", code="PRIVATE_WEBHOOK_URL")
+
+    def new_secret(self) -> str:
+        self._secrets += 1
+        return f"whsec_{self._secrets}"
+
+    async def save_endpoint(self, tenant_id: str, url: str, events: list[str],
+                            secret: str) -> bool:
+        current = self.endpoints.get(tenant_id)
+        if current is None:
+            self.endpoints[tenant_id] = {"url": url, "events": events, "secret": secret}
+            return True
+        current.update(url=url, events=events)
+        return False
+
+    async def rotate_secret(self, tenant_id: str, secret: str, overlap_seconds: int
+                            ) -> int | None:
+        current = self.endpoints.get(tenant_id)
+        if current is None:
+            return None
+        current["previous_secret"], current["secret"] = current["secret"], secret
+        return 1_800_000_000 + overlap_seconds
+
+    async def redeliver(self, tenant_id: str, delivery_id: str) -> bool:
+        if (tenant_id, delivery_id) not in self.deliveries:
+            return False
+        self.redelivered.append(delivery_id)
+        return True
+
+    def audit(self, entry: AuditEntry) -> None:
+        self.audits.append(entry)
+
+    def audit_actions(self) -> list[str]:
+        return [entry.action for entry in self.audits]
+
+
+class FakeStripe:
+    """``StripeApi``: answers made-up ids and keeps each call's arguments."""
+
+    def __init__(self) -> None:
+        self.sessions: list[dict] = []
+        self.prices: list[dict] = []
+
+    async def create_checkout_session(self, api_key, params, *, account, idempotency_key):
+        self.sessions.append({"api_key": api_key, "params": params, "account": account,
+                              "idempotency_key": idempotency_key})
+        number = len(self.sessions)
+        return {"id": f"cs_{number}", "url": f"https://checkout.stripe.test/cs_{number}"}
+
+    async def create_price(self, api_key, params, *, account, idempotency_key):
+        self.prices.append({"api_key": api_key, "params": params, "account": account,
+                            "idempotency_key": idempotency_key})
+        return f"price_{len(self.prices)}"
+
+
+class FakePayments:
+    """``PaymentsPorts``: the tenant host's authorisation is a given answer (or error)."""
+
+    def __init__(self, *, terms=None, refusal: Exception | None = None,
+                 platform_secret_key: str | None = "sk_platform", platform_fee_bps: int = 50,
+                 manual_keys: dict[str, str] | None = None) -> None:
+        self.stripe = FakeStripe()
+        self.platform_secret_key = platform_secret_key
+        self.platform_fee_bps = platform_fee_bps
+        self.terms = terms
+        self.refusal = refusal
+        self.manual_keys = manual_keys or {}
+        self.authorized: list = []
+        self.recorded_sessions: list[tuple] = []
+
+    async def authorize_checkout(self, command):
+        self.authorized.append(command)
+        if self.refusal is not None:
+            raise self.refusal
+        return self.terms
+
+    async def manual_secret_key(self, tenant_id: str) -> str | None:
+        return self.manual_keys.get(tenant_id)
+
+    async def record_checkout_session(self, session_id, tenant_id, product_id, key_type_id,
+                                      customer_email) -> None:
+        self.recorded_sessions.append((session_id, tenant_id, product_id, key_type_id,
+                                       customer_email))
