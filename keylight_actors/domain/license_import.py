@@ -17,8 +17,8 @@ Choices this module makes (docs/import.md gives them to vendors):
   the id it was given. Any other id is a row error (``INVALID_INSTANCE_ID``).
 - A device's ``machine_hash`` must be the Keylight SDKs' (64 lower-case hex digits) when
   given: validate compares it with what the SDK sends. Leave it out for other fingerprints.
-- This server has no suspended licenses: ``status: suspended`` is a row error
-  (``STATUS_NOT_SUPPORTED``); import such a license as ``active`` or ``revoked``.
+- ``status`` is ``active``, ``suspended`` or ``revoked``; a suspended license keeps its
+  devices and refuses activation until it is reinstated.
 - Blank lines are skipped and not counted: row n is the n-th non-blank record after the
   header.
 """
@@ -45,7 +45,7 @@ KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{4,128}")
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MACHINE_HASH = re.compile(r"[0-9a-f]{64}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-IMPORT_STATUSES = ("active", "revoked")
+IMPORT_STATUSES = ("active", "suspended", "revoked")
 CSV_COLUMNS = ("product_id", "key_type_id", "license_key", "customer_email", "external_id",
                "created_at", "expires_at", "activation_limit", "status", "metadata")
 JSON_FIELDS = frozenset({*CSV_COLUMNS, "instances"})
@@ -377,11 +377,8 @@ def _status(row: _Row) -> str:
     if value is None:
         return "active"
     value = value.lower()
-    if value == "suspended":
-        row.fail("status", "STATUS_NOT_SUPPORTED",
-                 "this server has no suspended licenses: import it as active or revoked")
-    elif value not in IMPORT_STATUSES:
-        row.fail("status", "INVALID_STATUS", "status must be active or revoked")
+    if value not in IMPORT_STATUSES:
+        row.fail("status", "INVALID_STATUS", "status must be active, suspended or revoked")
     return value
 
 

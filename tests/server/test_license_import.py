@@ -114,6 +114,26 @@ def test_one_bad_row_in_ten_thousand_imports_nothing(http, catalog, database_url
     assert len(license_rows(database_url, catalog.tenant.tenant_id)) == 10_000
 
 
+def test_an_imported_suspended_license_refuses_activation_until_reinstated(http, catalog,
+                                                                          database_url):
+    key, old_id = old_key(), str(uuid.uuid4())
+    answer = post_import(http, catalog, rows(catalog, {
+        "license_key": key, "status": "suspended",
+        "instances": [{"instance_id": old_id, "instance_name": "desk"}]}))
+    assert answer.status_code == 200, answer.text
+    [stored] = license_rows(database_url, catalog.tenant.tenant_id)
+    assert stored["status"] == "suspended"
+    refused = activate(http, catalog, key, machine_hash=machine_hash())
+    assert refused.status_code == 403 and refused.json()["code"] == "LICENSE_SUSPENDED"
+    tenant = catalog.tenant
+    listed = http.get(f"/api/{tenant.tenant_id}/licenses", headers=tenant.headers).json()
+    license_id = listed["data"][0]["license_id"]
+    assert http.post(f"/api/{tenant.tenant_id}/licenses/{license_id}/reinstate",
+                     headers=tenant.headers).status_code == 200
+    assert validate(http, catalog, key, old_id).status_code == 200
+    assert activate(http, catalog, key, machine_hash=machine_hash()).status_code == 200
+
+
 def test_a_dry_run_writes_nothing(http, catalog, database_url):
     answer = post_import(http, catalog, rows(catalog, {"license_key": old_key()}, {}),
                          dry_run="true")
@@ -121,9 +141,9 @@ def test_a_dry_run_writes_nothing(http, catalog, database_url):
     assert answer.json()["dry_run"] is True and answer.json()["imported"] == 2
     assert answer.json()["generated_keys"] == []
     assert license_rows(database_url, catalog.tenant.tenant_id) == []
-    bad = post_import(http, catalog, rows(catalog, {"status": "suspended"}), dry_run="true")
+    bad = post_import(http, catalog, rows(catalog, {"status": "lost"}), dry_run="true")
     assert bad.status_code == 422
-    assert bad.json()["errors"][0]["code"] == "STATUS_NOT_SUPPORTED"
+    assert bad.json()["errors"][0]["code"] == "INVALID_STATUS"
 
 
 def test_the_same_file_twice_imports_once(http, catalog, database_url):
