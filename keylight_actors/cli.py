@@ -93,6 +93,31 @@ def cmd_bench(args: argparse.Namespace) -> None:
         print(f"\nreport written to {args.json}")
 
 
+def cmd_bench_reports(args: argparse.Namespace) -> None:
+    from .bench.errors import BenchFailed
+    from .bench.report import write_json
+    from .bench.reports_bench import ReportsConfig, format_report, run_reports_bench
+
+    config = ReportsConfig(licenses=args.licenses, export_licenses=args.export_licenses,
+                           runs=args.runs, progress=not args.no_progress)
+    token = args.operator_token or os.environ.get("KEYLIGHT_ADMIN_TOKEN") or None
+    database_url = args.database_url or os.environ.get("KEYLIGHT_DATABASE_URL") or None
+
+    def announce(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        report = run_reports_bench(config, url=args.url, database_url=database_url,
+                                   operator_token=token, announce=announce)
+    except BenchFailed as failure:
+        raise CommandFailed(str(failure)) from None
+    print(format_report(report))
+    if args.json:
+        write_json(report, Path(args.json))
+        print(f"\nreport written to {args.json}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keylight", description=__doc__,
@@ -164,6 +189,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds per target and round")
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench.set_defaults(run=cmd_bench)
+
+    reports = commands.add_parser(
+        "bench-reports", help="benchmark the management reports (stats, list, CSV export)",
+        description="Seed one tenant with --licenses licenses (and their devices) and a "
+                    "second with --export-licenses, straight into PostgreSQL, then time the "
+                    "stats route (30 and 365 days) and the license list (first page, "
+                    "filtered pages) and stream the second tenant's CSV export while "
+                    "sampling the ingress replica's RSS every 50 ms. Without --url it starts "
+                    "its own server like 'keylight bench'. Loopback only.")
+    reports.add_argument("--licenses", type=int, default=1_000_000,
+                         help="licenses of the stats tenant (1,000,000)")
+    reports.add_argument("--export-licenses", type=int, default=100_000,
+                         help="licenses of the export tenant (100,000)")
+    reports.add_argument("--runs", type=int, default=20, help="timed requests per route")
+    reports.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    reports.add_argument("--url", help="an already running server (loopback); needs "
+                                       "--database-url and --operator-token")
+    reports.add_argument("--operator-token", help="operator token (or KEYLIGHT_ADMIN_TOKEN)")
+    reports.add_argument("--database-url",
+                         help="PostgreSQL to seed (or KEYLIGHT_DATABASE_URL; default: an "
+                              "embedded one in a temporary directory)")
+    reports.add_argument("--no-progress", action="store_true", help="no progress bars")
+    reports.set_defaults(run=cmd_bench_reports)
 
     add_api_commands(commands)
     return parser
