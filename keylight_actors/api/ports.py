@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -21,10 +21,23 @@ from ..domain.audit import AuditEntry
 from ..integrations.stripe_gateway import StripeGateway
 from ..integrations.webhook_signing import generate_secret
 from ..integrations.webhook_targets import checked_target
-from ..services.payments import AuthorizeCheckout, CheckoutTerms
+from ..services.licenses import GetLicense
+from ..services.payments import (
+    AuthorizeCheckout,
+    CheckoutMint,
+    CheckoutTerms,
+    ExpireForCancellation,
+    MintFromCheckout,
+    RenewForInvoice,
+    RevokeForRefund,
+)
+from ..services.tenants import TenantSnapshot
 from ..store.audit import record_audit
 from ..store.checkout_sessions import insert_checkout_session
 from ..store.encryption import SecretSealer
+from ..store.licenses import key_hash_for_stripe
+from ..store.stripe_events import mark_outcome, record_received
+from ..store.tenants import tenant_for_stripe_account
 from ..store.webhook_deliveries import redeliver
 from ..store.webhook_endpoints import rotate_secret, save_endpoint
 
@@ -131,3 +144,50 @@ class IngressPayments:
         async with self._services.pool.connection() as conn, conn.transaction():
             await insert_checkout_session(conn, session_id, tenant_id, product_id,
                                           key_type_id, customer_email)
+
+
+class IngressStripeInbox:
+    """``services.stripe_inbox.StripeInboxPorts``: the ``stripe_events`` table, the
+    lookups from Stripe's ids to ours, and the payment use cases on the hosts."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def keep(self, event: dict[str, Any], *, endpoint: str, tenant_id: str | None
+                   ) -> str:
+        async with self._services.pool.connection() as conn, conn.transaction():
+            return await record_received(conn, event, endpoint=endpoint, tenant_id=tenant_id)
+
+    async def mark_outcome(self, event_id: str, status: str, reason: str | None,
+                           tenant_id: str | None) -> None:
+        async with self._services.pool.connection() as conn, conn.transaction():
+            await mark_outcome(conn, event_id, status, reason, tenant_id)
+
+    async def tenant_for_account(self, account: str) -> str | None:
+        async with self._services.pool.connection() as conn:
+            return await tenant_for_stripe_account(conn, account)
+
+    async def license_bought_with(self, tenant_id: str, *, payment_intent: str | None = None,
+                                  subscription: str | None = None) -> str | None:
+        async with self._services.pool.connection() as conn:
+            return await key_hash_for_stripe(conn, tenant_id, payment_intent=payment_intent,
+                                             subscription=subscription)
+
+    async def tenant(self, tenant_id: str) -> TenantSnapshot:
+        return await self._services.tenants.snapshot(tenant_id)
+
+    async def license(self, command: GetLicense) -> dict[str, Any]:
+        return await self._services.hosts.licenses.get(command)
+
+    async def mint_from_checkout(self, command: MintFromCheckout) -> CheckoutMint:
+        return await self._services.hosts.tenants.mint_from_checkout(command)
+
+    async def revoke_for_refund(self, command: RevokeForRefund) -> Any:
+        return await self._services.hosts.licenses.revoke_for_refund(command)
+
+    async def renew_for_invoice(self, command: RenewForInvoice) -> Any:
+        return await self._services.hosts.licenses.renew_for_invoice(command)
+
+    async def expire_for_cancellation(self, command: ExpireForCancellation) -> Any:
+        return await self._services.hosts.licenses.expire_for_cancellation(command)
+

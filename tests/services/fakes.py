@@ -107,3 +107,53 @@ class FakePayments:
                                       customer_email) -> None:
         self.recorded_sessions.append((session_id, tenant_id, product_id, key_type_id,
                                        customer_email))
+
+
+class FakeStripeInbox:
+    """``StripeInboxPorts``: kept events by id, Stripe ids to key hashes, and the host
+    calls it was asked to make (each may be given an error to raise)."""
+
+    def __init__(self, *, accounts: dict[str, str] | None = None,
+                 bought: dict[tuple[str, str], str] | None = None,
+                 tenant=None, licenses: dict[str, dict] | None = None,
+                 refusal: Exception | None = None) -> None:
+        self.kept: dict[str, dict] = {}
+        self.outcomes: list[tuple] = []
+        self.accounts = accounts or {}
+        self.bought = bought or {}
+        self.snapshot = tenant
+        self.licenses = licenses or {}
+        self.refusal = refusal
+        self.sent: list = []
+
+    async def keep(self, event, *, endpoint, tenant_id):
+        kept = self.kept.setdefault(event["id"], {"status": "received",
+                                                  "endpoint": endpoint})
+        return kept["status"]
+
+    async def mark_outcome(self, event_id, status, reason, tenant_id):
+        self.outcomes.append((event_id, status, reason, tenant_id))
+
+    async def tenant_for_account(self, account):
+        return self.accounts.get(account)
+
+    async def license_bought_with(self, tenant_id, *, payment_intent=None, subscription=None):
+        return self.bought.get((tenant_id, payment_intent or subscription or ""))
+
+    async def tenant(self, tenant_id):
+        return self.snapshot
+
+    async def license(self, command):
+        return self.licenses[command.key_hash]
+
+    async def _send(self, command):
+        self.sent.append(command)
+        if self.refusal is not None:
+            raise self.refusal
+        return command
+
+    mint_from_checkout = _send
+    revoke_for_refund = _send
+    renew_for_invoice = _send
+    expire_for_cancellation = _send
+

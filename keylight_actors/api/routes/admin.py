@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ...domain.errors import InvalidInput, NotFound
+from ...services.stripe_inbox import process_event
 from ...services.tenants import (
     ConnectStripe,
     CreatedTenant,
@@ -18,8 +19,8 @@ from ...services.tenants import (
 from ...store.stripe_events import list_events, load_event
 from .. import types as schemas
 from ..auth import require_operator
+from ..ports import IngressStripeInbox
 from ..services import services_of
-from .stripe_processing import process_event
 
 router = APIRouter(prefix="/api/admin", tags=["operator"])
 
@@ -128,5 +129,6 @@ async def replay_stripe_event(event_id: str, request: Request) -> dict[str, Any]
         raise NotFound("no such Stripe event", code="EVENT_NOT_FOUND")
     if stored["status"] == "processed":
         return {"event_id": event_id, "status": "processed"}
-    status = await process_event(services, stored["payload"], stored["endpoint"])
+    status = await process_event(stored["payload"], stored["endpoint"],
+                                 IngressStripeInbox(services))
     return {"event_id": event_id, "status": status}

@@ -13,15 +13,16 @@ from pydantic import Field, StrictInt, StrictStr
 from ...actors.license_view import iso_time
 from ...domain.catalog import Product
 from ...domain.errors import Conflict, InvalidInput, NotFound
-from ...services import catalog
+from ...services import catalog, checkout
 from ...services import licenses as license_cases
-from ...services.tenants import TenantSnapshot, key_type_from_wire
+from ...services.tenants import key_type_from_wire
 from ...store.audit import list_audit
 from ...store.keyless import keyless_instances_of_license, list_keyless_instances
 from ...store.licenses import key_hash_of, license_metadata, license_page
 from ..auth import TenantCaller, require_tenant
 from ..pagination import decode_cursor, encode_cursor
-from ..services import Services, services_of
+from ..ports import IngressPayments
+from ..services import services_of
 from ..types import (
     Body,
     ChangeKeyType,
@@ -39,34 +40,6 @@ NOT_NULLABLE_KEY_TYPE_FIELDS = ("display_name", "activation_limit", "entitlement
                                 "fallback_access", "churn_limit_per_day")
 PageSize = Annotated[int, Query(ge=1, le=200)]
 PRICE_FIELDS = frozenset({"price_in_cents", "currency", "recurring_interval"})
-
-
-async def stripe_price_for(
-    services: Services, snapshot: TenantSnapshot, product_id: str, terms: dict[str, Any]
-) -> str | None:
-    """Create the Stripe Price for priced terms on a connected tenant; None otherwise."""
-    if terms.get("price_in_cents") is None or not terms.get("currency"):
-        return None
-    settings = services.settings
-    if snapshot.stripe_account_id and settings.stripe_secret_key:
-        api_key, account = settings.stripe_secret_key, snapshot.stripe_account_id
-    else:
-        secrets = await services.manual_stripe_secrets(snapshot.tenant_id)
-        if secrets is None:
-            return None
-        api_key, account = secrets[0], None
-    product = snapshot.products[product_id]
-    params: dict[str, Any] = {
-        "unit_amount": terms["price_in_cents"],
-        "currency": terms["currency"],
-        "product_data": {"name": f"{product.display_name} — {terms['display_name']}"},
-        "metadata": {"tenant_id": snapshot.tenant_id, "product_id": product_id,
-                     "key_type_id": terms["key_type_id"]},
-    }
-    if terms.get("recurring_interval"):
-        params["recurring"] = {"interval": terms["recurring_interval"]}
-    return await services.stripe.create_price(
-        api_key, params, account=account, idempotency_key=f"keylight-price-{uuid.uuid4()}")
 
 
 @router.post("/products", status_code=201)
@@ -106,7 +79,8 @@ async def create_key_type(
         raise NotFound(f"unknown product {product_id!r}", code="PRODUCT_NOT_FOUND")
     if snapshot.key_type(product_id, body.key_type_id) is not None:
         raise Conflict(f"key type {body.key_type_id!r} exists", code="KEY_TYPE_EXISTS")
-    price_id = await stripe_price_for(services, snapshot, product_id, terms)
+    price_id = await checkout.stripe_price_for(
+        checkout.PriceForTerms(snapshot, product_id, terms), IngressPayments(services))
     key_type = await services.hosts.tenants.create_key_type(catalog.CreateKeyType(
         tenant_id,
         key_type_from_wire({**terms, "product_id": product_id, "stripe_price_id": price_id}),
@@ -132,8 +106,9 @@ async def change_key_type(
         current = snapshot.key_type(product_id, key_type_id)
         if current is None:
             raise NotFound(f"unknown key type {key_type_id!r}", code="KEY_TYPE_NOT_FOUND")
-        changes["stripe_price_id"] = await stripe_price_for(
-            services, snapshot, product_id, {**asdict(current), **changes})
+        changes["stripe_price_id"] = await checkout.stripe_price_for(
+            checkout.PriceForTerms(snapshot, product_id, {**asdict(current), **changes}),
+            IngressPayments(services))
     key_type = await services.hosts.tenants.update_key_type(catalog.UpdateKeyType(
         tenant_id, product_id, key_type_id, changes, caller.actor))
     services.tenants.forget(tenant_id)

@@ -9,8 +9,9 @@ import stripe
 from fastapi import APIRouter, Request
 
 from ...domain.errors import InvalidInput, NotFound, Unavailable
+from ...services.stripe_inbox import CONNECT_ENDPOINT, receive_event
+from ..ports import IngressStripeInbox
 from ..services import services_of
-from .stripe_processing import CONNECT_ENDPOINT, receive_event
 
 router = APIRouter(prefix="/api/stripe/webhook", tags=["stripe"])
 
@@ -48,7 +49,8 @@ async def connect_webhook(request: Request) -> dict[str, Any]:
         raise Unavailable("STRIPE_CONNECT_WEBHOOK_SECRET is not configured",
                           code="NOT_CONFIGURED")
     event = await verified_event(request, secret)
-    return {"received": True, "status": await receive_event(services, event, CONNECT_ENDPOINT)}
+    return {"received": True, "status": await receive_event(
+        event, CONNECT_ENDPOINT, IngressStripeInbox(services))}
 
 
 @router.post("/{tenant_id}")
@@ -60,4 +62,5 @@ async def manual_webhook(tenant_id: str, request: Request) -> dict[str, Any]:
         raise NotFound("this tenant has no manual-mode Stripe webhook",
                        code="MANUAL_MODE_NOT_CONFIGURED")
     event = await verified_event(request, secrets[1])
-    return {"received": True, "status": await receive_event(services, event, tenant_id)}
+    return {"received": True, "status": await receive_event(
+        event, tenant_id, IngressStripeInbox(services))}

@@ -1,0 +1,154 @@
+"""The Stripe event inbox: keep a verified event, route it to its tenant, decide, apply once.
+
+The route has verified the event's signature; from there this module does the rest. The
+event is kept first (``stripe_events``), so a crash or a failure can be replayed by the
+operator; ``domain.stripe_events.decide`` says what it means for the tenant; the payment use
+cases (services/payments.py) apply it on the tenant's or the license's host, each claiming
+the event in its own commit, so an event is acted on once however often Stripe sends it.
+The outcome (ignored, unroutable, failed) is recorded on the kept event. What the inbox
+reaches is ``StripeInboxPorts``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from ..domain.errors import Conflict, DomainError
+from ..domain.stripe_events import (
+    ExpireSubscription,
+    Ignore,
+    MintForSession,
+    RenewSubscription,
+    RevokeForPayment,
+    decide,
+)
+from .licenses import GetLicense
+from .payments import (
+    CheckoutMint,
+    ExpireForCancellation,
+    MintFromCheckout,
+    RenewForInvoice,
+    RevokeForRefund,
+)
+from .tenants import TenantSnapshot
+
+log = logging.getLogger(__name__)
+
+CONNECT_ENDPOINT = "connect"  # the platform's endpoint; a manual-mode tenant's is its id
+ALREADY_PROCESSED = "EVENT_ALREADY_PROCESSED"  # the claim's refusal (StripeEventProcessed)
+
+
+class StripeInboxPorts(Protocol):
+    async def keep(self, event: dict[str, Any], *, endpoint: str, tenant_id: str | None
+                   ) -> str:
+        """Store the event unless it is stored already; answers its status (``received``
+        when new)."""
+        ...
+
+    async def mark_outcome(self, event_id: str, status: str, reason: str | None,
+                           tenant_id: str | None) -> None:
+        """Record an outcome other than processed (never over a processed event)."""
+
+    async def tenant_for_account(self, account: str) -> str | None:
+        """The tenant connected to this Stripe account."""
+        ...
+
+    async def license_bought_with(self, tenant_id: str, *, payment_intent: str | None = None,
+                                  subscription: str | None = None) -> str | None:
+        """The key hash of the license a payment or subscription bought, in this tenant."""
+        ...
+
+    async def tenant(self, tenant_id: str) -> TenantSnapshot: ...
+
+    async def license(self, command: GetLicense) -> dict[str, Any]: ...
+
+    async def mint_from_checkout(self, command: MintFromCheckout) -> CheckoutMint: ...
+
+    async def revoke_for_refund(self, command: RevokeForRefund) -> Any: ...
+
+    async def renew_for_invoice(self, command: RenewForInvoice) -> Any: ...
+
+    async def expire_for_cancellation(self, command: ExpireForCancellation) -> Any: ...
+
+
+async def receive_event(event: dict[str, Any], endpoint: str, ports: StripeInboxPorts
+                        ) -> str:
+    """Keep the event, then process it unless it was already; answers its status."""
+    manual_tenant = None if endpoint == CONNECT_ENDPOINT else endpoint
+    status = await ports.keep(event, endpoint=endpoint, tenant_id=manual_tenant)
+    if status == "processed":
+        return status
+    return await process_event(event, endpoint, ports)
+
+
+async def _outcome(ports: StripeInboxPorts, event_id: str, status: str, reason: str | None,
+                   tenant_id: str | None = None) -> str:
+    await ports.mark_outcome(event_id, status, reason, tenant_id)
+    if status != "processed":
+        log.info("stripe event %s %s: %s", event_id, status, reason)
+    return status
+
+
+async def process_event(event: dict[str, Any], endpoint: str, ports: StripeInboxPorts
+                        ) -> str:
+    """Act on a kept event (again, for a replay); answers its status."""
+    event_id = event["id"]
+    if endpoint == CONNECT_ENDPOINT:
+        account = event.get("account")
+        tenant_id = await ports.tenant_for_account(account) if isinstance(account,
+                                                                          str) else None
+        if tenant_id is None:
+            return await _outcome(ports, event_id, "unroutable",
+                                  f"no tenant is connected to Stripe account {account!r}")
+    else:
+        tenant_id = endpoint
+    try:
+        action = decide(event, tenant_id)
+        if isinstance(action, Ignore):
+            return await _outcome(ports, event_id, "ignored", action.reason, tenant_id)
+        await _apply(ports, tenant_id, event_id, action)
+    except Conflict as conflict:
+        if conflict.code == ALREADY_PROCESSED:
+            return "processed"
+        if conflict.code == "INVOICE_ALREADY_APPLIED":
+            return await _outcome(ports, event_id, "ignored", conflict.message, tenant_id)
+        return await _outcome(ports, event_id, "failed", conflict.message, tenant_id)
+    except DomainError as error:
+        return await _outcome(ports, event_id, "failed", error.message, tenant_id)
+    except Exception as error:
+        log.exception("stripe event %s failed", event_id)
+        return await _outcome(ports, event_id, "failed", type(error).__name__, tenant_id)
+    return "processed"
+
+
+async def _key_hash(ports: StripeInboxPorts, tenant_id: str, **stripe_id: str) -> str:
+    key_hash = await ports.license_bought_with(tenant_id, **stripe_id)
+    if key_hash is None:
+        what = ", ".join(f"{name} {value}" for name, value in stripe_id.items())
+        raise DomainError(f"no license was bought with {what}", code="NO_LICENSE")
+    return key_hash
+
+
+async def _apply(ports: StripeInboxPorts, tenant_id: str, event_id: str, action: Any
+                 ) -> None:
+    if isinstance(action, MintForSession):
+        await ports.mint_from_checkout(MintFromCheckout(
+            tenant_id, event_id, action.session_id, action.product_id, action.key_type_id,
+            action.customer_email, action.payment_intent, action.subscription, action.customer))
+    elif isinstance(action, RevokeForPayment):
+        key_hash = await _key_hash(ports, tenant_id, payment_intent=action.payment_intent)
+        await ports.revoke_for_refund(
+            RevokeForRefund(key_hash, tenant_id, event_id, action.reason))
+    elif isinstance(action, RenewSubscription):
+        key_hash = await _key_hash(ports, tenant_id, subscription=action.subscription)
+        current = await ports.license(GetLicense(key_hash, tenant_id))
+        snapshot = await ports.tenant(tenant_id)
+        key_type = snapshot.key_type(current["product_id"], current["key_type_id"])
+        await ports.renew_for_invoice(RenewForInvoice(
+            key_hash, tenant_id, event_id, action.invoice_id,
+            key_type.duration_days if key_type else None))
+    elif isinstance(action, ExpireSubscription):
+        key_hash = await _key_hash(ports, tenant_id, subscription=action.subscription)
+        await ports.expire_for_cancellation(
+            ExpireForCancellation(key_hash, tenant_id, event_id))
