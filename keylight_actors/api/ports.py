@@ -18,6 +18,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from ..domain.audit import AuditEntry
+from ..domain.guess_guard import GuessGuard
+from ..domain.write_throttle import WriteThrottle
 from ..integrations.stripe_gateway import StripeGateway
 from ..integrations.webhook_signing import generate_secret
 from ..integrations.webhook_targets import checked_target
@@ -35,6 +37,7 @@ from ..services.tenants import TenantSnapshot
 from ..store.audit import record_audit
 from ..store.checkout_sessions import insert_checkout_session
 from ..store.encryption import SecretSealer
+from ..store.keyless import link_keyless_instance, record_keyless_instance
 from ..store.licenses import key_hash_for_stripe
 from ..store.stripe_events import mark_outcome, record_received
 from ..store.tenants import tenant_for_stripe_account
@@ -191,3 +194,41 @@ class IngressStripeInbox:
     async def expire_for_cancellation(self, command: ExpireForCancellation) -> Any:
         return await self._services.hosts.licenses.expire_for_cancellation(command)
 
+
+class IngressKeyless:
+    """``services.keyless.KeylessUnitOfWork``: ``keyless_instances``, one row per call,
+    and this replica's write throttle."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def throttle(self) -> WriteThrottle:
+        return self._services.keyless_throttle
+
+    async def record_install(self, tenant_id: str, product_id: str, instance_id: str,
+                             state: str, machine_hash: str) -> None:
+        async with self._services.pool.connection() as conn, conn.transaction():
+            await record_keyless_instance(conn, tenant_id, product_id, instance_id, state,
+                                          machine_hash)
+
+    async def link_install(self, tenant_id: str, product_id: str, instance_id: str,
+                           key_hash: str) -> bool:
+        async with self._services.pool.connection() as conn, conn.transaction():
+            return await link_keyless_instance(conn, tenant_id, product_id, instance_id,
+                                               key_hash)
+
+
+class IngressLookupGuard:
+    """``services.lookup_guard.LookupGuardPorts``: this replica's guess guard, the audit log."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def guard(self) -> GuessGuard:
+        return self._services.guess_guard
+
+    async def write_audit(self, entry: AuditEntry) -> None:
+        async with self._services.pool.connection() as conn, conn.transaction():
+            await record_audit(conn, entry)

@@ -157,3 +157,40 @@ class FakeStripeInbox:
     renew_for_invoice = _send
     expire_for_cancellation = _send
 
+
+class InMemoryKeyless:
+    """``KeylessUnitOfWork`` over a dict of installs (and the license each became)."""
+
+    def __init__(self, *, interval_seconds: float = 6 * 3600,
+                 licenses: dict[str, str] | None = None) -> None:
+        from keylight_actors.domain.write_throttle import WriteThrottle
+
+        self.throttle = WriteThrottle(interval_seconds)
+        self.installs: dict[tuple[str, str, str], dict] = {}
+        self.licenses = licenses or {}  # key hash -> license id
+        self.writes = 0
+
+    async def record_install(self, tenant_id, product_id, instance_id, state, machine_hash):
+        self.writes += 1
+        self.installs.setdefault((tenant_id, product_id, instance_id), {}).update(
+            state=state, machine_hash=machine_hash)
+
+    async def link_install(self, tenant_id, product_id, instance_id, key_hash) -> bool:
+        install = self.installs.get((tenant_id, product_id, instance_id))
+        if install is None or "license_id" in install or key_hash not in self.licenses:
+            return False
+        install["license_id"] = self.licenses[key_hash]
+        return True
+
+
+class InMemoryLookupGuard:
+    """``LookupGuardPorts`` with a real guess guard of the given policy."""
+
+    def __init__(self, **policy) -> None:
+        from keylight_actors.domain.guess_guard import GuardPolicy, GuessGuard
+
+        self.guard = GuessGuard(GuardPolicy(**policy))
+        self.audits: list[AuditEntry] = []
+
+    async def write_audit(self, entry: AuditEntry) -> None:
+        self.audits.append(entry)

@@ -17,13 +17,14 @@ from ...domain.credentials import sdk_key_accepted
 from ...domain.errors import Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable
 from ...domain.license_key import hash_license_key
 from ...domain.lifecycle import Lifecycle, allows_new_licenses, allows_validation
+from ...services import keyless as keyless_cases
 from ...services.activation import Activate, Deactivate, Validate
+from ...services.lookup_guard import FailedLookup, note_failed_lookup
 from ...services.tenants import TenantSnapshot
-from ...store.audit import AuditEntry, record_audit
-from ...store.keyless import link_keyless_instance, record_keyless_instance
 from ...store.licenses import key_hash_of_instance
 from ..errors import ErrorBody
 from ..middleware.sdk_fast_path import FastRoute
+from ..ports import IngressKeyless, IngressLookupGuard
 from ..sdk_caller import SdkCaller
 from ..services import services_of
 from ..types import (
@@ -81,14 +82,8 @@ async def guarded_lookup(caller: SdkCaller, tenant_id: str,
     try:
         return await send(command)
     except NotFound:
-        locked, alarm = services.guess_guard.record_failure(address, tenant_id)
-        for happened, action in ((locked, "sdk.lookup_lockout"),
-                                 (alarm, "sdk.key_guessing_alarm")):
-            if happened:
-                log.warning("%s for tenant %s from %s", action, tenant_id, address)
-                async with services.pool.connection() as conn, conn.transaction():
-                    await record_audit(conn, AuditEntry(f"address:{address}", action,
-                                                        tenant_id, address))
+        await note_failed_lookup(FailedLookup(tenant_id, address),
+                                 IngressLookupGuard(services))
         raise
 
 
@@ -118,12 +113,11 @@ async def link_free_tier_install(caller: SdkCaller, tenant_id: str, product_id: 
     """Record that the keyless install ``instance_id`` became this license, after the
     activation committed. Best effort: an unknown install is not linked, and a failure or a
     slow database is logged, never the activation's failure."""
-    async def link() -> None:
-        async with caller.services.pool.connection() as conn, conn.transaction():
-            await link_keyless_instance(conn, tenant_id, product_id, instance_id, key_hash)
-
+    link = keyless_cases.link_free_tier_install(
+        keyless_cases.LinkFreeTierInstall(tenant_id, product_id, instance_id, key_hash),
+        IngressKeyless(caller.services))
     try:
-        await asyncio.wait_for(link(), FREE_TIER_LINK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(link, FREE_TIER_LINK_TIMEOUT_SECONDS)
     except Exception:  # the activation stands whatever happens here
         log.warning("could not link free-tier install of tenant %s product %s",
                     tenant_id, product_id, exc_info=True)
@@ -219,12 +213,9 @@ async def _signed_config(request: Request, snapshot: TenantSnapshot, product_id:
 async def keyless(tenant_id: str, product_id: str, body: KeylessRequest, request: Request
                   ) -> dict[str, Any]:
     snapshot = await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
-    services = services_of(request)
-    if services.keyless_throttle.due((tenant_id, product_id, body.instance_id)):
-        async with services.pool.connection() as conn, conn.transaction():
-            await record_keyless_instance(
-                conn, tenant_id, product_id, body.instance_id, body.state, body.machine_hash
-            )
+    await keyless_cases.record_keyless_check_in(keyless_cases.RecordKeylessCheckIn(
+        tenant_id, product_id, body.instance_id, body.state, body.machine_hash),
+        IngressKeyless(services_of(request)))
     return await _signed_config(request, snapshot, product_id)
 
 
