@@ -252,3 +252,11 @@ async def plain_license_hosts(settings: Settings):
     yield hosts
     for host in hosts:
         await host.close()
+
+
+@pytest.fixture
+def as_tenant(base_url: str, tenant: Tenant):
+    """Run a tenant-scoped ``keylight`` verb with the tenant's management token."""
+    from .cli_calls import tenant_cli
+
+    return tenant_cli(base_url, tenant)

@@ -3,26 +3,8 @@ server (issue 20)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
+from .cli_calls import fields, run
 from .sdk_calls import activate, machine_hash, validate
-from .test_cli_verbs import as_json, fields, ok, run
-
-
-@pytest.fixture
-def as_tenant(base_url, tenant):
-    """Run a tenant-scoped verb with the tenant's management token."""
-    token = tenant.credentials["management_token"]
-
-    def call(*words: str, json_out: bool = False) -> Any:
-        words = (*words, "--tenant", tenant.tenant_id)
-        if json_out:
-            return as_json(*words, url=base_url, token=token)
-        return ok(*words, url=base_url, token=token)
-
-    return call
 
 
 def test_license_edit_changes_the_terms_and_clears_the_expiry(as_tenant, catalog, mint):
