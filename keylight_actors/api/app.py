@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
+from .ingress_context import IngressContext
 from .middleware.idempotency import IdempotencyReplay
 from .middleware.request_guard import RequestGuard
 from .middleware.request_log import RequestLog
@@ -22,10 +23,9 @@ from .routes import (
     stripe_webhooks,
     webhooks,
 )
-from .services import Services
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: IngressContext) -> FastAPI:
     app = FastAPI(
         title="Keylight on Ray",
         version="0.1.0",

@@ -10,7 +10,7 @@ from ..domain.credentials import credential_matches, hash_credential
 from ..domain.errors import Forbidden, Unauthorized
 from ..services.tenants import TenantSnapshot
 from ..store.tenants import management_token_in_use
-from .services import Services
+from .ingress_context import IngressContext
 
 OPERATOR = "operator"
 
@@ -23,7 +23,7 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def require_operator(request: Request, services: Services) -> str:
+async def require_operator(request: Request, services: IngressContext) -> str:
     if not credential_matches(bearer_token(request), await services.operator_hash()):
         raise Unauthorized("invalid operator token", code="INVALID_TOKEN")
     return OPERATOR
@@ -35,7 +35,8 @@ class TenantCaller:
     snapshot: TenantSnapshot
 
 
-async def require_tenant(request: Request, services: Services, tenant_id: str) -> TenantCaller:
+async def require_tenant(request: Request, services: IngressContext, tenant_id: str
+                         ) -> TenantCaller:
     """The tenant's management token, or the operator's, for ``tenant_id``."""
     token = bearer_token(request)
     snapshot = await services.tenants.snapshot(tenant_id)

@@ -11,7 +11,7 @@ from ray.serve import Application
 from ..log_files import log_to_ray_logs_dir
 from ..settings import Settings
 from .app import create_app
-from .services import Services
+from .ingress_context import IngressContext
 
 DEPLOYMENT_NAME = "KeylightIngress"
 MAX_ONGOING_REQUESTS = 1000
@@ -22,7 +22,7 @@ class KeylightIngress:
     async def __init__(self, settings: Settings) -> None:
         logging.basicConfig(level=settings.log_level)
         log_to_ray_logs_dir("ingress", settings.log_level)
-        self.services = await Services.start(settings)
+        self.services = await IngressContext.start(settings)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self.services)

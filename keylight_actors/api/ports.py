@@ -45,7 +45,7 @@ from ..store.webhook_deliveries import redeliver
 from ..store.webhook_endpoints import rotate_secret, save_endpoint
 
 if TYPE_CHECKING:
-    from .services import Services
+    from .ingress_context import IngressContext
 
 
 class PoolUnitOfWork:
@@ -91,7 +91,7 @@ class StoreWebhookWork(PoolUnitOfWork):
         self._allow_private = allow_private
 
     @classmethod
-    def of(cls, services: Services) -> StoreWebhookWork:
+    def of(cls, services: IngressContext) -> StoreWebhookWork:
         return cls(services.pool, services.sealer,
                    allow_private=services.settings.allow_private_webhook_urls)
 
@@ -120,7 +120,7 @@ class IngressPayments:
     """``services.checkout.PaymentsPorts``: the tenant host's client, the Stripe gateway,
     the sealed manual-mode keys and the checkout sessions table of this replica."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: IngressContext) -> None:
         self._services = services
 
     @property
@@ -153,7 +153,7 @@ class IngressStripeInbox:
     """``services.stripe_inbox.StripeInboxPorts``: the ``stripe_events`` table, the
     lookups from Stripe's ids to ours, and the payment use cases on the hosts."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: IngressContext) -> None:
         self._services = services
 
     async def keep(self, event: dict[str, Any], *, endpoint: str, tenant_id: str | None
@@ -199,7 +199,7 @@ class IngressKeyless:
     """``services.keyless.KeylessUnitOfWork``: ``keyless_instances``, one row per call,
     and this replica's write throttle."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: IngressContext) -> None:
         self._services = services
 
     @property
@@ -222,7 +222,7 @@ class IngressKeyless:
 class IngressLookupGuard:
     """``services.lookup_guard.LookupGuardPorts``: this replica's guess guard, the audit log."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: IngressContext) -> None:
         self._services = services
 
     @property

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import Request
 
+from .ingress_context import IngressContext, context_of
 from .middleware.request_guard import header_value
-from .services import Services, services_of
 
 SDK_KEY_HEADER = "x-keylight-sdk-key"
 _SDK_KEY_HEADER_BYTES = SDK_KEY_HEADER.encode()
@@ -16,17 +16,17 @@ _SDK_KEY_HEADER_BYTES = SDK_KEY_HEADER.encode()
 
 @dataclass(frozen=True, slots=True)
 class SdkCaller:
-    services: Services
+    services: IngressContext
     sdk_key: str | None
     address: str
 
     @classmethod
     def of(cls, request: Request) -> SdkCaller:
-        return cls(services_of(request), request.headers.get(SDK_KEY_HEADER),
+        return cls(context_of(request), request.headers.get(SDK_KEY_HEADER),
                    request.client.host if request.client else "unknown")
 
     @classmethod
-    def of_scope(cls, services: Services, scope: Any) -> SdkCaller:
+    def of_scope(cls, services: IngressContext, scope: Any) -> SdkCaller:
         """The same from a raw ASGI scope (header names arrive lower-cased)."""
         sdk_key = header_value(scope, _SDK_KEY_HEADER_BYTES)
         client = scope.get("client")

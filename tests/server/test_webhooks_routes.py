@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from keylight_actors.api.app import create_app
-from keylight_actors.api.services import Services
+from keylight_actors.api.ingress_context import IngressContext
 from keylight_actors.domain.errors import InvalidInput
 from keylight_actors.integrations.webhook_targets import checked_target
 
@@ -24,7 +24,7 @@ PRIVATE_URLS = ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[
 @pytest.fixture
 async def strict_app(settings, base_url):
     """The same API in this process, with private webhook targets not allowed."""
-    services = await Services.start(settings.with_changes(allow_private_webhook_urls=False))
+    services = await IngressContext.start(settings.with_changes(allow_private_webhook_urls=False))
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://keylight") as client:
         yield client

@@ -19,8 +19,8 @@ from ...services.tenants import (
 from ...store.stripe_events import list_events, load_event
 from .. import types as schemas
 from ..auth import require_operator
+from ..ingress_context import context_of
 from ..ports import IngressStripeInbox
-from ..services import services_of
 
 router = APIRouter(prefix="/api/admin", tags=["operator"])
 
@@ -57,7 +57,7 @@ def created_tenant_view(created: CreatedTenant) -> dict[str, Any]:
 
 @router.post("/tenants", status_code=201)
 async def create_tenant(body: schemas.CreateTenant, request: Request) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     actor = await require_operator(request, services)
     services.tenants.forget(body.tenant_id)
     created = await services.hosts.tenants.create(
@@ -69,7 +69,7 @@ async def create_tenant(body: schemas.CreateTenant, request: Request) -> dict[st
 async def change_tenant(tenant_id: str, body: schemas.ChangeTenant, request: Request
                         ) -> dict[str, Any]:
     """Move the tenant through its lifecycle, and/or set its SDK quota (null: none)."""
-    services = services_of(request)
+    services = context_of(request)
     actor = await require_operator(request, services)
     changes = body.model_dump(exclude_unset=True)
     if not changes or changes.get("lifecycle", "") is None:
@@ -89,7 +89,7 @@ async def change_tenant(tenant_id: str, body: schemas.ChangeTenant, request: Req
 @router.put("/tenants/{tenant_id}/stripe")
 async def connect_stripe(tenant_id: str, body: schemas.ConnectStripe, request: Request
                          ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     actor = await require_operator(request, services)
     snapshot = await services.hosts.tenants.connect_stripe(
         ConnectStripe(tenant_id, body.stripe_account_id, actor))
@@ -99,7 +99,7 @@ async def connect_stripe(tenant_id: str, body: schemas.ConnectStripe, request: R
 
 @router.get("/tenants/{tenant_id}")
 async def get_tenant(tenant_id: str, request: Request) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     await require_operator(request, services)
     return public_tenant_view(await services.tenants.snapshot(tenant_id))
 
@@ -111,7 +111,7 @@ async def list_stripe_events(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Stripe events kept by the inbox, e.g. ``?status=unroutable`` or ``failed``."""
-    services = services_of(request)
+    services = context_of(request)
     await require_operator(request, services)
     async with services.pool.connection() as conn:
         rows = await list_events(conn, status=status, limit=limit)
@@ -121,7 +121,7 @@ async def list_stripe_events(
 @router.post("/stripe/events/{event_id}/replay")
 async def replay_stripe_event(event_id: str, request: Request) -> dict[str, Any]:
     """Process a kept event again (after connecting its account, say)."""
-    services = services_of(request)
+    services = context_of(request)
     await require_operator(request, services)
     async with services.pool.connection() as conn:
         stored = await load_event(conn, event_id[:255])

@@ -15,8 +15,8 @@ from ...actors.license_view import iso_time
 from ...domain.errors import NotFound
 from ...store.catalog_queries import get_key_type, get_product, list_key_types, list_products
 from ..auth import require_tenant
+from ..ingress_context import context_of
 from ..pagination import decode_cursor, encode_cursor
-from ..services import services_of
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 
@@ -52,7 +52,7 @@ def _product_not_found(product_id: str) -> NotFound:
 @router.get("/products")
 async def list_tenant_products(tenant_id: str, request: Request, cursor: Cursor = None,
                                limit: PageSize = 50) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     async with services.pool.connection() as conn:
         rows = await list_products(conn, tenant_id, after=_after(cursor), limit=limit + 1)
@@ -63,7 +63,7 @@ async def list_tenant_products(tenant_id: str, request: Request, cursor: Cursor 
 async def get_tenant_product(tenant_id: str, product_id: str, request: Request
                              ) -> dict[str, Any]:
     """One product with all its key types."""
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     async with services.pool.connection() as conn:
         product = await get_product(conn, tenant_id, product_id)
@@ -77,7 +77,7 @@ async def get_tenant_product(tenant_id: str, product_id: str, request: Request
 @router.get("/products/{product_id}/key-types")
 async def list_product_key_types(tenant_id: str, product_id: str, request: Request,
                                  cursor: Cursor = None, limit: PageSize = 50) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     async with services.pool.connection() as conn:
         if await get_product(conn, tenant_id, product_id) is None:
@@ -90,7 +90,7 @@ async def list_product_key_types(tenant_id: str, product_id: str, request: Reque
 @router.get("/products/{product_id}/key-types/{key_type_id}")
 async def get_product_key_type(tenant_id: str, product_id: str, key_type_id: str,
                                request: Request) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     async with services.pool.connection() as conn:
         row = await get_key_type(conn, tenant_id, product_id, key_type_id)

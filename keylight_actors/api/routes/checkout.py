@@ -11,8 +11,8 @@ from ...domain.errors import Unauthorized
 from ...services import checkout
 from ...services.payments import SetManualStripe
 from ..auth import bearer_token, require_tenant
+from ..ingress_context import context_of
 from ..ports import IngressPayments
-from ..services import services_of
 from ..types import CreateCheckout, ManualStripe
 from .admin import public_tenant_view
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/{tenant_id}", tags=["payments"])
 @router.post("/checkout")
 async def create_checkout(tenant_id: str, body: CreateCheckout, request: Request
                           ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     token = bearer_token(request)
     snapshot = await services.tenants.snapshot(tenant_id)
     if not credential_matches(token, snapshot.checkout_key_hash):
@@ -37,7 +37,7 @@ async def create_checkout(tenant_id: str, body: CreateCheckout, request: Request
 @router.put("/stripe/manual")
 async def set_manual_stripe(tenant_id: str, body: ManualStripe, request: Request
                             ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     snapshot = await services.hosts.tenants.set_manual_stripe(SetManualStripe(
         tenant_id, body.secret_key, body.webhook_secret, caller.actor))

@@ -13,7 +13,7 @@ from ...services.credentials import (
     RotateSigningKey,
 )
 from ..auth import require_tenant
-from ..services import services_of
+from ..ingress_context import context_of
 from .admin import public_tenant_view
 from .health import keyset_view
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/{tenant_id}", tags=["credentials"])
 
 
 async def _rotate(request: Request, tenant_id: str, which: str) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     rotated = await services.hosts.tenants.rotate_credential(
         RotateCredential(tenant_id, which, caller.actor))
@@ -38,7 +38,7 @@ async def rotate_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
 @router.delete("/sdk-key")
 async def remove_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """Stop requiring an SDK key, for SDKs that send none."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     snapshot = await services.hosts.tenants.remove_sdk_key(RemoveSdkKey(tenant_id, caller.actor))
     services.tenants.remember(snapshot)  # this ingress sees the change at once
@@ -60,7 +60,7 @@ async def rotate_management_token(tenant_id: str, request: Request) -> dict[str,
 @router.post("/signing-keys/rotate")
 async def rotate_signing_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """A new primary Ed25519 key; earlier keys stay published until retired."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     snapshot = await services.hosts.tenants.rotate_signing_key(
         RotateSigningKey(tenant_id, caller.actor))
@@ -71,7 +71,7 @@ async def rotate_signing_key(tenant_id: str, request: Request) -> dict[str, Any]
 @router.delete("/signing-keys/{kid}")
 async def retire_signing_key(tenant_id: str, kid: str, request: Request) -> dict[str, Any]:
     """Stop publishing an old key: leases it signed no longer verify."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     snapshot = await services.hosts.tenants.retire_signing_key(
         RetireSigningKey(tenant_id, kid[:16], caller.actor))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ...services.tenants import TenantSnapshot
-from ..services import services_of
+from ..ingress_context import context_of
 
 router = APIRouter(tags=["health"])
 
@@ -23,7 +23,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    services = services_of(request)
+    services = context_of(request)
     checks: dict[str, str] = {}
 
     async def database() -> None:
@@ -60,5 +60,5 @@ def keyset_view(snapshot: TenantSnapshot) -> dict[str, Any]:
 
 @router.get("/{tenant_id}/.well-known/keylight-keys")
 async def keyset(tenant_id: str, request: Request) -> JSONResponse:
-    snapshot = await services_of(request).tenants.snapshot(tenant_id)
+    snapshot = await context_of(request).tenants.snapshot(tenant_id)
     return JSONResponse(keyset_view(snapshot), headers={"Cache-Control": "public, max-age=300"})

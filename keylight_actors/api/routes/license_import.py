@@ -19,7 +19,7 @@ from ...services.imports import ImportLicenses, import_licenses, read_import
 from ...store.license_import import import_transaction
 from ..auth import require_tenant
 from ..errors import error_response
-from ..services import services_of
+from ..ingress_context import context_of
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["tenant"])
 
@@ -35,7 +35,7 @@ async def import_tenant_licenses(
     tenant_id: str, request: Request, dry_run: bool = Query(False),
     announce: bool = Query(False),
 ) -> JSONResponse:
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     file_format = MEDIA_TYPES.get(media_type)

@@ -20,9 +20,9 @@ from ...store.audit import list_audit
 from ...store.keyless import keyless_instances_of_license, list_keyless_instances
 from ...store.licenses import key_hash_of, license_metadata, license_page
 from ..auth import TenantCaller, require_tenant
+from ..ingress_context import context_of
 from ..pagination import decode_cursor, encode_cursor
 from ..ports import IngressPayments
-from ..services import services_of
 from ..types import (
     Body,
     ChangeKeyType,
@@ -44,7 +44,7 @@ PRICE_FIELDS = frozenset({"price_in_cents", "currency", "recurring_interval"})
 
 @router.post("/products", status_code=201)
 async def create_product(tenant_id: str, body: CreateProduct, request: Request) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     product = await services.hosts.tenants.create_product(
         catalog.CreateProduct(tenant_id, Product(**body.model_dump()), caller.actor))
@@ -57,7 +57,7 @@ async def change_product(tenant_id: str, product_id: str, body: ChangeProduct, r
                          ) -> dict[str, Any]:
     """Rename a product or archive it: an archived product answers activate, checkout and hand
     mints with 403 PRODUCT_NOT_ACTIVE; its customers' seats keep validating. Reversible."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     if body.display_name is None and body.status is None:
         raise InvalidInput("nothing to change")
@@ -71,7 +71,7 @@ async def change_product(tenant_id: str, product_id: str, body: ChangeProduct, r
 async def create_key_type(
     tenant_id: str, product_id: str, body: CreateKeyType, request: Request
 ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     terms = body.model_dump()
     snapshot = await services.tenants.fresh_snapshot(tenant_id)
@@ -93,7 +93,7 @@ async def create_key_type(
 async def change_key_type(
     tenant_id: str, product_id: str, key_type_id: str, body: ChangeKeyType, request: Request
 ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     changes = body.model_dump(exclude_unset=True)
     for field in NOT_NULLABLE_KEY_TYPE_FIELDS:
@@ -117,7 +117,7 @@ async def change_key_type(
 
 @router.post("/licenses", status_code=201)
 async def mint_license(tenant_id: str, body: MintLicense, request: Request) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     return await services.hosts.tenants.mint(license_cases.MintLicense(
         tenant_id, body.product_id, body.key_type_id, body.customer_email, caller.actor))
@@ -138,7 +138,7 @@ async def list_tenant_licenses(
 ) -> dict[str, Any]:
     """Newest first, filtered as the CSV export is (one implementation: ``LicenseFilter``);
     ``status=expired`` is past its expiry whatever is stored, and so shown."""
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     which = license_filter(product_id=product_id, key_type_id=key_type_id, status=status,
                            email=email, source=source, key=key)
@@ -184,7 +184,7 @@ async def list_tenant_keyless(
 ) -> dict[str, Any]:
     """The keyless (trial / free-tier) installs the SDKs reported, with the license each
     later activated, if any."""
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     if state is not None and state not in KEYLESS_STATES:
         raise InvalidInput("state must be one of trial, free_tier, expired")
@@ -207,7 +207,7 @@ async def list_tenant_keyless(
 async def _license_route(request: Request, tenant_id: str, license_id: str
                          ) -> tuple[TenantCaller, str]:
     """The caller, and the routing key of a license that belongs to this tenant."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     try:
         uuid.UUID(license_id)
@@ -223,7 +223,7 @@ async def _license_route(request: Request, tenant_id: str, license_id: str
 @router.get("/licenses/{license_id}")
 async def get_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
     _, key_hash = await _license_route(request, tenant_id, license_id)
-    services = services_of(request)
+    services = context_of(request)
     detail = await services.hosts.licenses.get(license_cases.GetLicense(key_hash, tenant_id))
     # The keyless installs (trial / free tier) that activated this license.
     async with services.pool.connection() as conn:
@@ -246,14 +246,14 @@ def _keyless_view(row: dict[str, Any]) -> dict[str, Any]:
 @router.post("/licenses/{license_id}/revoke")
 async def revoke_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    return await services_of(request).hosts.licenses.revoke(
+    return await context_of(request).hosts.licenses.revoke(
         license_cases.RevokeLicense(key_hash, tenant_id, caller.actor))
 
 
 @router.post("/licenses/{license_id}/remint", status_code=201)
 async def remint_license(tenant_id: str, license_id: str, request: Request) -> dict[str, Any]:
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    services = services_of(request)
+    services = context_of(request)
     current = await services.hosts.licenses.get(license_cases.GetLicense(key_hash, tenant_id))
     key_prefix = caller.snapshot.products[current["product_id"]].key_prefix
     return await services.hosts.licenses.remint(
@@ -288,7 +288,7 @@ async def change_license(tenant_id: str, license_id: str, body: ChangeLicense,
     the active devices keeps them working and refuses new ones until fewer are active:
     the answer's ``over_limit_by`` counts them (and a ``notice`` says so)."""
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    services = services_of(request)
+    services = context_of(request)
     given = body.model_fields_set
     expires_at = (_unix_time(body.expires_at)
                   if "expires_at" in given and body.expires_at is not None else None)
@@ -306,7 +306,7 @@ async def suspend_license(tenant_id: str, license_id: str, request: Request
     """Its devices keep their seats, and activate (403) and validate (422) answer
     LICENSE_SUSPENDED until it is reinstated."""
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    return await services_of(request).hosts.licenses.suspend(
+    return await context_of(request).hosts.licenses.suspend(
         license_cases.SuspendLicense(key_hash, tenant_id, caller.actor))
 
 
@@ -314,7 +314,7 @@ async def suspend_license(tenant_id: str, license_id: str, request: Request
 async def reinstate_license(tenant_id: str, license_id: str, request: Request
                             ) -> dict[str, Any]:
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    return await services_of(request).hosts.licenses.reinstate(
+    return await context_of(request).hosts.licenses.reinstate(
         license_cases.ReinstateLicense(key_hash, tenant_id, caller.actor))
 
 
@@ -323,7 +323,7 @@ async def deactivate_instance(
     tenant_id: str, license_id: str, instance_id: str, request: Request
 ) -> dict[str, Any]:
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    return await services_of(request).hosts.licenses.free_seat(
+    return await context_of(request).hosts.licenses.free_seat(
         license_cases.FreeSeat(key_hash, tenant_id, instance_id[:64], caller.actor))
 
 
@@ -334,7 +334,7 @@ async def audit_log(
     before: Annotated[int | None, Query(ge=1)] = None,
     limit: PageSize = 100,
 ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     async with services.pool.connection() as conn:
         rows = await list_audit(conn, tenant_id, before_id=before, limit=limit)

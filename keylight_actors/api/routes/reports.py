@@ -23,8 +23,8 @@ from ...store.reports import (
     tenant_stats,
 )
 from ..auth import require_operator, require_tenant
+from ..ingress_context import context_of
 from ..pagination import decode_cursor, encode_cursor
-from ..services import services_of
 
 router = APIRouter(tags=["tenant"])
 
@@ -74,7 +74,7 @@ async def export_licenses(
     source: Identifier = None, key: Annotated[str | None, Query(max_length=128)] = None,
 ) -> StreamingResponse:
     """The tenant's licenses (same filters as the list), oldest first, streamed."""
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     which = license_filter(product_id=product_id, key_type_id=key_type_id, status=status,
                            email=email, source=source, key=key)
@@ -95,7 +95,7 @@ async def get_stats(tenant_id: str, request: Request,
                     days: Annotated[int, Query(ge=1, le=365)] = 30) -> dict[str, Any]:
     """Activations and new licenses per UTC day (every day, zeros included), licenses by
     status and webhook deliveries by status."""
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     async with services.pool.connection() as conn:
         stats = await tenant_stats(conn, tenant_id, days)
@@ -117,7 +117,7 @@ async def list_tenants(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Every tenant in id order, with its lifecycle, Stripe mode and license count."""
-    services = services_of(request)
+    services = context_of(request)
     await require_operator(request, services)
     if lifecycle is not None and lifecycle not in TENANT_LIFECYCLES:
         raise InvalidInput(f"lifecycle: must be one of {', '.join(TENANT_LIFECYCLES)}")

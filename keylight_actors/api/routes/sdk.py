@@ -23,10 +23,10 @@ from ...services.lookup_guard import FailedLookup, note_failed_lookup
 from ...services.tenants import TenantSnapshot
 from ...store.licenses import key_hash_of_instance
 from ..errors import ErrorBody
+from ..ingress_context import context_of
 from ..middleware.sdk_fast_path import FastRoute
 from ..ports import IngressKeyless, IngressLookupGuard
 from ..sdk_caller import SdkCaller
-from ..services import services_of
 from ..types import (
     ActivateAnswer,
     ActivateRequest,
@@ -184,7 +184,7 @@ def fast_routes() -> dict[str, FastRoute]:
 async def deactivate(tenant_id: str, product_id: str, body: DeactivateRequest, request: Request
                      ) -> dict[str, Any]:
     await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
-    services = services_of(request)
+    services = context_of(request)
     key_hash: str | None
     if body.license_key is not None:
         key_hash = hash_license_key(body.license_key)
@@ -204,7 +204,7 @@ async def deactivate(tenant_id: str, product_id: str, body: DeactivateRequest, r
 
 async def _signed_config(request: Request, snapshot: TenantSnapshot, product_id: str
                          ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     return await services.signed_configs.of(services.keyring, snapshot, product_id)
 
 
@@ -215,7 +215,7 @@ async def keyless(tenant_id: str, product_id: str, body: KeylessRequest, request
     snapshot = await sdk_tenant(SdkCaller.of(request), tenant_id, product_id)
     await keyless_cases.record_keyless_check_in(keyless_cases.RecordKeylessCheckIn(
         tenant_id, product_id, body.instance_id, body.state, body.machine_hash),
-        IngressKeyless(services_of(request)))
+        IngressKeyless(context_of(request)))
     return await _signed_config(request, snapshot, product_id)
 
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 
 from ...domain.errors import InvalidInput, NotFound, Unavailable
 from ...services.stripe_inbox import CONNECT_ENDPOINT, receive_event
+from ..ingress_context import context_of
 from ..ports import IngressStripeInbox
-from ..services import services_of
 
 router = APIRouter(prefix="/api/stripe/webhook", tags=["stripe"])
 
@@ -43,7 +43,7 @@ async def verified_event(request: Request, secret: str) -> dict[str, Any]:
 
 @router.post("/connect")
 async def connect_webhook(request: Request) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     secret = services.settings.stripe_connect_webhook_secret
     if not secret:
         raise Unavailable("STRIPE_CONNECT_WEBHOOK_SECRET is not configured",
@@ -55,7 +55,7 @@ async def connect_webhook(request: Request) -> dict[str, Any]:
 
 @router.post("/{tenant_id}")
 async def manual_webhook(tenant_id: str, request: Request) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     await services.tenants.snapshot(tenant_id)
     secrets = await services.manual_stripe_secrets(tenant_id)
     if secrets is None:

@@ -16,9 +16,9 @@ from ...services import webhooks as webhook_cases
 from ...store.webhook_deliveries import attempts_of, list_deliveries, load_delivery
 from ...store.webhook_endpoints import load_endpoint
 from ..auth import require_tenant
+from ..ingress_context import context_of
 from ..pagination import decode_cursor, encode_cursor
 from ..ports import StoreWebhookWork
-from ..services import services_of
 from ..types import Body
 
 router = APIRouter(prefix="/api/{tenant_id}", tags=["webhooks"])
@@ -48,7 +48,7 @@ async def set_webhook(tenant_id: str, body: SetWebhook, request: Request,
                       response: Response) -> dict[str, Any]:
     """Set the webhook URL and which events it receives. The first call creates the endpoint
     (201) and answers its signing secret, once; later calls keep the secret (200)."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     async with StoreWebhookWork.of(services) as uow:
         endpoint = await webhook_cases.set_webhook_endpoint(
@@ -66,7 +66,7 @@ async def set_webhook(tenant_id: str, body: SetWebhook, request: Request,
 @router.get("/webhook")
 async def get_webhook(tenant_id: str, request: Request) -> dict[str, Any]:
     """The endpoint's URL and events (never its secret)."""
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     async with services.pool.connection() as conn:
         row = await load_endpoint(conn, tenant_id)
@@ -79,7 +79,7 @@ async def get_webhook(tenant_id: str, request: Request) -> dict[str, Any]:
 async def rotate_webhook_secret(tenant_id: str, request: Request) -> dict[str, Any]:
     """A new signing secret, answered once; the old one still signs, as a second signature,
     for 24 hours."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     async with StoreWebhookWork.of(services) as uow:
         rotated = await webhook_cases.rotate_webhook_secret(
@@ -127,7 +127,7 @@ async def list_webhook_deliveries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """The deliveries log, newest first, each with its attempts."""
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
@@ -154,7 +154,7 @@ def _delivery_uuid(delivery_id: str) -> str:
 @router.get("/deliveries/{delivery_id}")
 async def get_webhook_delivery(tenant_id: str, delivery_id: str, request: Request
                                ) -> dict[str, Any]:
-    services = services_of(request)
+    services = context_of(request)
     await require_tenant(request, services, tenant_id)
     wanted = _delivery_uuid(delivery_id)
     async with services.pool.connection() as conn:
@@ -170,7 +170,7 @@ async def redeliver_webhook(tenant_id: str, delivery_id: str, request: Request
                             ) -> dict[str, Any]:
     """Send the delivery again now, with the same id and body (a delivered or failed one
     gets a new round of attempts with the full retry schedule)."""
-    services = services_of(request)
+    services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
     wanted = _delivery_uuid(delivery_id)
     async with StoreWebhookWork.of(services) as uow:

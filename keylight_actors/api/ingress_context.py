@@ -1,4 +1,6 @@
-"""What an ingress replica holds: settings, a pool, host handles and caches."""
+"""The ingress's dependencies: what an ingress replica holds (settings, a pool, the host
+clients, the Stripe gateway, caches), built once per replica and reached from a request
+by ``context_of``; ``api/ports.py`` lends them to the use cases no host runs."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ KEYLESS_WRITE_INTERVAL_SECONDS = 6 * 3600
 
 
 @dataclass
-class Services:
+class IngressContext:
     settings: Settings
     pool: AsyncConnectionPool
     hosts: Hosts
@@ -50,7 +52,7 @@ class Services:
     _operator_checked_at: float = 0.0
 
     @classmethod
-    async def start(cls, settings: Settings) -> Services:
+    async def start(cls, settings: Settings) -> IngressContext:
         # The schema is migrated once per start, before the app is built (server.py,
         # serve_app.py: prepare_database), not again by every replica.
         assert settings.database_url, "the ingress needs a resolved database URL"
@@ -107,6 +109,6 @@ class Services:
         return self.sealer.unseal(sealed[0]).decode(), self.sealer.unseal(sealed[1]).decode()
 
 
-def services_of(request: Request) -> Services:
-    """What this ingress replica holds, from a request to its app."""
+def context_of(request: Request) -> IngressContext:
+    """This ingress replica's dependencies, from a request to its app."""
     return request.app.state.services  # type: ignore[no-any-return]
