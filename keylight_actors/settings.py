@@ -73,6 +73,10 @@ class Settings:
     webhook_poll_seconds: float = 1.0
     webhook_lease_seconds: float = 60.0  # a claim not finished by then is due again
     webhook_dispatchers: int = 1
+    # An expiry is announced (license.expired) at most this long after it passes, even
+    # when no SDK call sees it (actors/expiry_sweeper.py).
+    expiry_sweep_seconds: float = 60.0
+    expiry_sweepers: int = 1
     license_hosts: int = 0  # 0: one per 4 CPUs of the cluster (at least one)
     tenant_hosts: int = 1
     host_max_entities: int = 100_000
@@ -123,6 +127,8 @@ class Settings:
             webhook_poll_seconds=_env_float("KEYLIGHT_WEBHOOK_POLL_SECONDS", 1.0),
             webhook_lease_seconds=_env_float("KEYLIGHT_WEBHOOK_LEASE_SECONDS", 60.0),
             webhook_dispatchers=_env_int("KEYLIGHT_WEBHOOK_DISPATCHERS", 1),
+            expiry_sweep_seconds=_env_float("KEYLIGHT_EXPIRY_SWEEP_SECONDS", 60.0),
+            expiry_sweepers=_env_int("KEYLIGHT_EXPIRY_SWEEPERS", 1),
             license_hosts=_env_int("KEYLIGHT_LICENSE_HOSTS", 0),
             tenant_hosts=_env_int("KEYLIGHT_TENANT_HOSTS", 1),
             host_max_entities=_env_int("KEYLIGHT_HOST_MAX_ENTITIES", 100_000),

@@ -63,6 +63,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
             licenses.EditLicense: (licenses.edit_license, CHANGE),
             licenses.SuspendLicense: (licenses.suspend_license, CHANGE),
             licenses.ReinstateLicense: (licenses.reinstate_license, CHANGE),
+            licenses.ExpireLicense: (licenses.expire_license, CHANGE),
             payments.RevokeForRefund: (payments.revoke_for_refund, CHANGE),
             payments.RenewForInvoice: (payments.renew_for_invoice, CHANGE),
             payments.ExpireForCancellation: (payments.expire_for_cancellation, CHANGE),

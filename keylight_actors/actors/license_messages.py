@@ -14,6 +14,8 @@ from ..services.activation import (
 )
 from ..services.licenses import (
     EditLicense,
+    ExpireLicense,
+    ExpiryOutcome,
     FreeSeat,
     GetLicense,
     MintedLicense,
@@ -75,6 +77,9 @@ EDIT_LICENSE = message(
     decode_fields=lambda values: EditLicense(*values[:3], tuple(values[3]), *values[4:]))
 SUSPEND_LICENSE = message(SuspendLicense, key=KEY, encode_result=_detail)
 REINSTATE_LICENSE = message(ReinstateLicense, key=KEY, encode_result=_detail)
+EXPIRE_LICENSE = message(
+    ExpireLicense, key=KEY, encode_result=lambda outcome: outcome.announced,
+    decode_result=ExpiryOutcome)
 REVOKE_FOR_REFUND = message(RevokeForRefund, key=KEY, encode_result=license_view)
 RENEW_FOR_INVOICE = message(RenewForInvoice, key=KEY, encode_result=license_view)
 EXPIRE_FOR_CANCELLATION = message(ExpireForCancellation, key=KEY, encode_result=license_view)
@@ -119,6 +124,10 @@ class LicenseClient:
 
     def reinstate(self, command: ReinstateLicense) -> Awaitable[dict[str, Any]]:
         return self.pool.send(REINSTATE_LICENSE, command)
+
+    def expire(self, command: ExpireLicense) -> Awaitable[ExpiryOutcome]:
+        """The expiry sweep's: announce an expiry no SDK call saw (idempotent)."""
+        return self.pool.send(EXPIRE_LICENSE, command)
 
     def revoke_for_refund(self, command: RevokeForRefund) -> Awaitable[dict[str, Any]]:
         return self.pool.send(REVOKE_FOR_REFUND, command)

@@ -26,7 +26,7 @@ from ..domain.rate_limit import SlidingWindowLimit
 IDENTITY_FIELDS = ("license_id", "tenant_id", "product_id", "key_type_id")
 TERMS_FIELDS = (
     "activation_limit", "expires_at", "entitlements", "fallback_access", "customer_email",
-    "created_at", "version", "reminted_from", "expiry_announced", "churn_limit_per_day",
+    "created_at", "version", "reminted_from", "expiry_announced_for", "churn_limit_per_day",
 )
 _identity = attrgetter(*IDENTITY_FIELDS)
 _terms = attrgetter(*TERMS_FIELDS)

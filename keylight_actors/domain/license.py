@@ -99,7 +99,9 @@ class LicenseEntity:
     created_at: int
     version: int = 1
     reminted_from: str | None = None
-    expiry_announced: bool = False
+    # The expires_at whose passing was announced (license.expired); an expiry moved to
+    # another value is announced again when that one passes.
+    expiry_announced_for: int | None = None
     churn_limit_per_day: int = DEFAULT_CHURN_LIMIT_PER_DAY
     churn: SlidingWindowLimit | None = None
     instances: InstanceSet = NO_INSTANCES
@@ -148,19 +150,25 @@ class LicenseEntity:
     def is_expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at
 
+    @property
+    def expiry_announced(self) -> bool:
+        """Whether the passing of the current expires_at was announced."""
+        return self.expires_at is not None and self.expiry_announced_for == self.expires_at
+
     def announce_expiry(self, now: int) -> bool:
-        """True exactly once: the first time expiry is noticed, to announce it."""
+        """True exactly once per expiry value: the first time its passing is noticed (by
+        an SDK call or by the expiry sweep), to announce it."""
         if self.expiry_announced or not self.is_expired(now):
             return False
-        self.expiry_announced = True
+        self.expiry_announced_for = self.expires_at
         return True
 
     def renew(self, duration_days: int | None) -> bool:
-        """Extend a term license by one more period; a perpetual one stays as it is."""
+        """Extend a term license by one more period (its new expiry is announced when it
+        passes); a perpetual one stays as it is."""
         if self.expires_at is None or not duration_days:
             return False
         self.expires_at += duration_days * SECONDS_PER_DAY
-        self.expiry_announced = False
         return True
 
     def expire(self, now: int) -> bool:
@@ -227,9 +235,11 @@ class LicenseEntity:
             self.activation_limit = activation_limit
         if set_expiry:
             changed |= expires_at != self.expires_at
+            was_announced = self.expiry_announced
             self.expires_at = expires_at
-            if not self.is_expired(now):
-                self.expiry_announced = False
+            if was_announced and self.is_expired(now):
+                # Expired and announced, and still expired: no second license.expired.
+                self.expiry_announced_for = expires_at
         if set_email:
             changed |= customer_email != self.customer_email
             self.customer_email = customer_email

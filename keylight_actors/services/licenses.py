@@ -1,6 +1,7 @@
 """Licenses on the management API: minting by hand (on the tenant's unit of work), and
 reading, editing, suspending, reinstating, revoking, reminting and freeing a seat (on the
-license's); and the event every new license sends."""
+license's); the expiry sweep's announcement of an expiry no SDK call saw; and the event every
+new license sends."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ..domain.events import OutboundEvent, iso_time
 from ..domain.instance_set import Instance
 from ..domain.license import LicenseEntity, check_metadata
 from ..domain.webhook_events import LICENSE_CREATED, LICENSE_REVOKED
-from .activation import license_for
+from .activation import expiry_event, license_for
 from .unit_of_work import (
     LicenseAdded,
     LicenseDetailsChanged,
@@ -232,3 +233,34 @@ def reinstate_license(command: ReinstateLicense, uow: LicenseUnitOfWork) -> Lice
         uow.audit(AuditEntry(command.actor, "license.reinstate", command.tenant_id,
                              license_.license_id))
     return license_
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireLicense:
+    """The expiry sweep found the license past ``expires_at_seen`` (Unix seconds) with that
+    expiry not announced."""
+
+    key_hash: str
+    tenant_id: str
+    expires_at_seen: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryOutcome:
+    announced: bool  # False: nothing was recorded (see ``expire_license``)
+
+
+def expire_license(command: ExpireLicense, uow: LicenseUnitOfWork) -> ExpiryOutcome:
+    """Announce the passing of the expiry the sweep saw: the license's expiry marker and
+    ``license.expired`` in one commit. Idempotent: nothing is recorded when the license is
+    not active (suspended, revoked, reminted), its expiry is no longer the one seen (renewed,
+    edited meanwhile: the sweep finds the new one when it is due), it is not past it, or it
+    was announced already (by an SDK call or another sweep)."""
+    license_ = license_for(uow, command.tenant_id)
+    if not license_.is_usable or license_.expires_at != command.expires_at_seen:
+        return ExpiryOutcome(False)
+    if not license_.announce_expiry(uow.now):
+        return ExpiryOutcome(False)
+    uow.save()
+    uow.emit(expiry_event(license_))
+    return ExpiryOutcome(True)

@@ -37,7 +37,7 @@ EXISTING_COLUMNS = """
 
 LICENSE_COPY = """COPY licenses (license_id, tenant_id, product_id, key_type_id, key_hash,
     key_display, status, activation_limit, expires_at, entitlements, fallback_access,
-    customer_email, source, version, created_at, expiry_announced, churn_limit_per_day,
+    customer_email, source, version, created_at, expiry_announced_for, churn_limit_per_day,
     external_id, metadata) FROM STDIN"""
 INSTANCE_COPY = """COPY license_instances (instance_id, license_id, name, machine_hash,
     activated_at) FROM STDIN"""
@@ -146,6 +146,7 @@ def _license_lines(licenses: Sequence[Any], tenant_id: str, now: int, default_ti
     tenant = _text(tenant_id)
     for new in licenses:
         row = new.row
+        # An import past its expiry is not announced (nor swept): it was expired already.
         announced = row.expires_at is not None and row.expires_at <= now
         yield "\t".join((
             new.license_id, tenant, _text(row.product_id), _text(row.key_type_id),
@@ -154,7 +155,7 @@ def _license_lines(licenses: Sequence[Any], tenant_id: str, now: int, default_ti
             _array(row.entitlements), "t" if row.fallback_access else "f",
             _text(row.customer_email), "import", "1",
             default_time if row.created_at is None else _timestamp(row.created_at),
-            "t" if announced else "f", str(row.churn_limit_per_day),
+            _timestamp(row.expires_at) if announced else NULL, str(row.churn_limit_per_day),
             _text(row.external_id),
             NULL if row.metadata is None else _text(json.dumps(row.metadata)),
         )) + "\n"

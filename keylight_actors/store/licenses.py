@@ -71,7 +71,8 @@ LICENSE_COLUMNS = """
     extract(epoch FROM l.expires_at)::bigint AS expires_at,
     l.entitlements, l.fallback_access, l.customer_email, l.source,
     l.checkout_session_id, l.reminted_from::text AS reminted_from, l.version,
-    l.expiry_announced, l.churn_limit_per_day,
+    extract(epoch FROM l.expiry_announced_for)::bigint AS expiry_announced_for,
+    l.churn_limit_per_day,
     floor(extract(epoch FROM l.created_at))::bigint AS created_at
 """
 
@@ -93,7 +94,7 @@ def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> L
         created_at=row["created_at"],
         version=row["version"],
         reminted_from=row["reminted_from"],
-        expiry_announced=row["expiry_announced"],
+        expiry_announced_for=row["expiry_announced_for"],
         churn_limit_per_day=row["churn_limit_per_day"],
         instances=InstanceSet.of(
             Instance(item["instance_id"], item["name"], item["machine_hash"],
@@ -224,7 +225,7 @@ class LicenseSave:
             "license_id": license_id, "expected": self.expected_version,
             "status": license_.status.value, "activation_limit": license_.activation_limit,
             "expires_at": license_.expires_at, "entitlements": list(license_.entitlements),
-            "announced": license_.expiry_announced, "version": license_.version,
+            "announced_for": license_.expiry_announced_for, "version": license_.version,
         }
         added, removed, checked_in = [], [], []
         for change in license_.changes:
@@ -252,12 +253,14 @@ SAVE_LICENSES = (
     """WITH saves AS (
                SELECT * FROM jsonb_to_recordset(%(saves)s) AS s(
                    license_id uuid, expected bigint, status text, activation_limit integer,
-                   expires_at bigint, entitlements text[], announced boolean, version bigint)),
+                   expires_at bigint, entitlements text[], announced_for bigint,
+                   version bigint)),
            fenced AS (
                UPDATE licenses AS l
                   SET status = s.status, activation_limit = s.activation_limit,
                       expires_at = to_timestamp(s.expires_at), entitlements = s.entitlements,
-                      expiry_announced = s.announced, version = s.version, updated_at = now()
+                      expiry_announced_for = to_timestamp(s.announced_for),
+                      version = s.version, updated_at = now()
                  FROM saves AS s
                 WHERE l.license_id = s.license_id AND l.version = s.expected
                   -- The planner cannot see how many rows jsonb_to_recordset yields (it

@@ -55,7 +55,7 @@ def test_a_license_with_devices_churn_and_every_term_set_comes_back_equal():
         activate(license_, n, at=NOW + n)
     license_.deactivate(str(uuid.UUID(int=2)), NOW + 10, by_device=True)
     license_.revoke()
-    license_.expiry_announced = True
+    license_.expiry_announced_for = license_.expires_at
     license_.reminted_from = str(uuid.uuid4())
     license_.version = 7
     again = revived(committed(license_))
