@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 
+from ..actors.expiry_sweeper import get_or_create_sweepers
 from ..actors.host_pool import Hosts
 from ..actors.webhook_dispatcher import get_or_create_dispatchers
 from ..domain.guess_guard import GuardPolicy, GuessGuard
@@ -66,6 +67,7 @@ class IngressContext:
         pool = await open_pool(settings.database_url, max_size=settings.db_pool_size)
         hosts = Hosts(settings)
         get_or_create_dispatchers(settings)  # detached: they outlive this replica
+        get_or_create_sweepers(settings)  # likewise (actors/expiry_sweeper.py)
 
         async def pool_source() -> AsyncConnectionPool:
             return pool

@@ -77,6 +77,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory,
         webhook_timeout_seconds=WEBHOOK_TIMEOUT_SECONDS,
         webhook_concurrency=WEBHOOK_CONCURRENCY,
         webhook_lease_seconds=5.0,
+        expiry_sweep_seconds=1,
     )
 
 
