@@ -65,6 +65,7 @@ class LicenseHost(EntityHost[LicenseEntity]):
             licenses.ReinstateLicense: (licenses.reinstate_license, CHANGE),
             licenses.ExpireLicense: (licenses.expire_license, CHANGE),
             payments.RevokeForRefund: (payments.revoke_for_refund, CHANGE),
+            payments.CloseDispute: (payments.close_dispute, CHANGE),
             payments.RenewForInvoice: (payments.renew_for_invoice, CHANGE),
             payments.ExpireForCancellation: (payments.expire_for_cancellation, CHANGE),
         }

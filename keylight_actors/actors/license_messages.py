@@ -24,7 +24,12 @@ from ..services.licenses import (
     RevokeLicense,
     SuspendLicense,
 )
-from ..services.payments import ExpireForCancellation, RenewForInvoice, RevokeForRefund
+from ..services.payments import (
+    CloseDispute,
+    ExpireForCancellation,
+    RenewForInvoice,
+    RevokeForRefund,
+)
 from .license_view import instance_view, license_view
 from .messages import message
 
@@ -81,6 +86,7 @@ EXPIRE_LICENSE = message(
     ExpireLicense, key=KEY, encode_result=lambda outcome: outcome.announced,
     decode_result=ExpiryOutcome)
 REVOKE_FOR_REFUND = message(RevokeForRefund, key=KEY, encode_result=license_view)
+CLOSE_DISPUTE = message(CloseDispute, key=KEY, encode_result=license_view)
 RENEW_FOR_INVOICE = message(RenewForInvoice, key=KEY, encode_result=license_view)
 EXPIRE_FOR_CANCELLATION = message(ExpireForCancellation, key=KEY, encode_result=license_view)
 
@@ -131,6 +137,9 @@ class LicenseClient:
 
     def revoke_for_refund(self, command: RevokeForRefund) -> Awaitable[dict[str, Any]]:
         return self.pool.send(REVOKE_FOR_REFUND, command)
+
+    def close_dispute(self, command: CloseDispute) -> Awaitable[dict[str, Any]]:
+        return self.pool.send(CLOSE_DISPUTE, command)
 
     def renew_for_invoice(self, command: RenewForInvoice) -> Awaitable[dict[str, Any]]:
         return self.pool.send(RENEW_FOR_INVOICE, command)

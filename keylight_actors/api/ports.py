@@ -28,6 +28,7 @@ from ..services.payments import (
     AuthorizeCheckout,
     CheckoutMint,
     CheckoutTerms,
+    CloseDispute,
     ExpireForCancellation,
     MintFromCheckout,
     RenewForInvoice,
@@ -39,7 +40,7 @@ from ..store.checkout_sessions import insert_checkout_session
 from ..store.encryption import SecretSealer
 from ..store.keyless import link_keyless_instance, record_keyless_instance
 from ..store.licenses import key_hash_for_stripe
-from ..store.stripe_events import mark_outcome, record_received
+from ..store.stripe_events import held_events, hold, mark_outcome, record_received
 from ..store.tenants import tenant_for_stripe_account
 from ..store.webhook_deliveries import redeliver
 from ..store.webhook_endpoints import rotate_secret, save_endpoint
@@ -166,6 +167,14 @@ class IngressStripeInbox:
         async with self._services.pool.connection() as conn, conn.transaction():
             await mark_outcome(conn, event_id, status, reason, tenant_id)
 
+    async def hold(self, event_id: str, reason: str, tenant_id: str, awaits: str) -> None:
+        async with self._services.pool.connection() as conn, conn.transaction():
+            await hold(conn, event_id, reason, tenant_id, awaits)
+
+    async def held_events(self, tenant_id: str, awaits: list[str]) -> list[dict[str, Any]]:
+        async with self._services.pool.connection() as conn:
+            return await held_events(conn, tenant_id, awaits)
+
     async def tenant_for_account(self, account: str) -> str | None:
         async with self._services.pool.connection() as conn:
             return await tenant_for_stripe_account(conn, account)
@@ -187,6 +196,9 @@ class IngressStripeInbox:
 
     async def revoke_for_refund(self, command: RevokeForRefund) -> Any:
         return await self._services.hosts.licenses.revoke_for_refund(command)
+
+    async def close_dispute(self, command: CloseDispute) -> Any:
+        return await self._services.hosts.licenses.close_dispute(command)
 
     async def renew_for_invoice(self, command: RenewForInvoice) -> Any:
         return await self._services.hosts.licenses.renew_for_invoice(command)

@@ -37,6 +37,14 @@ class LicenseStatus(str, Enum):
     REMINTED = "reminted"  # final: a new key replaced it
 
 
+SUBSCRIPTION_CANCELLED = "subscription_cancelled"  # a payment_settled mark
+
+
+def dispute_mark(dispute_id: str) -> str:
+    """A dispute's mark, as ``revoked_by`` and in ``payment_settled``."""
+    return f"dispute:{dispute_id}"
+
+
 FINAL_STATUSES = frozenset({LicenseStatus.REVOKED, LicenseStatus.REMINTED})
 
 
@@ -103,6 +111,12 @@ class LicenseEntity:
     # another value is announced again when that one passes.
     expiry_announced_for: int | None = None
     churn_limit_per_day: int = DEFAULT_CHURN_LIMIT_PER_DAY
+    # Why it was revoked by Stripe ("dispute:<dispute id>", "refund"); None for the vendor's
+    # own revocation (or none). A won dispute reinstates only a license it revoked.
+    revoked_by: str | None = None
+    # What Stripe settled for good for this license: a closed dispute ("dispute:<id>"), a
+    # cancelled subscription (SUBSCRIPTION_CANCELLED); a later event cannot undo it.
+    payment_settled: tuple[str, ...] = ()
     churn: SlidingWindowLimit | None = None
     instances: InstanceSet = NO_INSTANCES
     changes: tuple[LicenseChange, ...] = ()
@@ -262,13 +276,30 @@ class LicenseEntity:
                 code="LICENSE_NOT_ACTIVE",
             )
 
-    def revoke(self) -> bool:
+    def revoke(self, *, by: str | None = None) -> bool:
         """Revoke (an active or a suspended license); answers whether anything changed
-        (revoking twice is harmless)."""
+        (revoking twice is harmless). ``by`` says why, for Stripe's revocations."""
         if self.status is LicenseStatus.REVOKED:
             return False
         self._require_not_final("revoke")
         self.status = LicenseStatus.REVOKED
+        self.revoked_by = by
+        return True
+
+    def settle(self, mark: str) -> bool:
+        """Record what Stripe settled for good; True the first time."""
+        if mark in self.payment_settled:
+            return False
+        self.payment_settled = (*self.payment_settled, mark)
+        return True
+
+    def reinstate_revoked_by(self, by: str) -> bool:
+        """Undo a revocation made for ``by`` (a won dispute), and no other; True when this
+        reinstated the license."""
+        if self.status is not LicenseStatus.REVOKED or self.revoked_by != by:
+            return False
+        self.status = LicenseStatus.ACTIVE
+        self.revoked_by = None
         return True
 
     def remint(

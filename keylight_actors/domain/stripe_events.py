@@ -25,6 +25,16 @@ class MintForSession:
 class RevokeForPayment:
     payment_intent: str
     reason: str  # "refund" or "dispute"
+    dispute_id: str | None = None  # the dispute's, for "dispute"
+
+
+@dataclass(frozen=True)
+class SettleDispute:
+    """A closed dispute: ``won`` reinstates what it revoked; lost leaves it revoked."""
+
+    payment_intent: str
+    dispute_id: str
+    won: bool
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,8 @@ class Ignore:
     reason: str
 
 
-StripeAction = MintForSession | RevokeForPayment | RenewSubscription | ExpireSubscription | Ignore
+StripeAction = (MintForSession | RevokeForPayment | SettleDispute | RenewSubscription
+                | ExpireSubscription | Ignore)
 
 
 def _text(value: Any) -> str | None:
@@ -119,7 +130,14 @@ def decide(event: Mapping[str, Any], tenant_id: str) -> StripeAction:
         payment_intent = _text(obj.get("payment_intent"))
         if payment_intent is None:
             return Ignore("the dispute has no payment_intent")
-        return RevokeForPayment(payment_intent, "dispute")
+        return RevokeForPayment(payment_intent, "dispute", _text(obj.get("id")))
+    if kind == "charge.dispute.closed":
+        payment_intent, dispute_id = _text(obj.get("payment_intent")), _text(obj.get("id"))
+        if payment_intent is None or dispute_id is None:
+            return Ignore("the dispute has no payment_intent or id")
+        if obj.get("status") not in ("won", "lost"):
+            return Ignore(f"dispute status {obj.get('status')!r} is neither won nor lost")
+        return SettleDispute(payment_intent, dispute_id, obj.get("status") == "won")
     if kind == "invoice.paid":
         if obj.get("billing_reason") != "subscription_cycle":
             return Ignore(f"billing_reason {obj.get('billing_reason')!r} is not a renewal")

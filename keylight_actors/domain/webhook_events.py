@@ -14,6 +14,7 @@ LICENSE_DEACTIVATED = "license.deactivated"
 LICENSE_EXPIRED = "license.expired"
 LICENSE_REFUNDED = "license.refunded"
 LICENSE_REVOKED = "license.revoked"
+LICENSE_REINSTATED = "license.reinstated"
 SUBSCRIPTION_RENEWED = "subscription.renewed"
 EVENT_TYPES: tuple[str, ...] = (
     LICENSE_CREATED,
@@ -22,6 +23,7 @@ EVENT_TYPES: tuple[str, ...] = (
     LICENSE_EXPIRED,
     LICENSE_REFUNDED,
     LICENSE_REVOKED,
+    LICENSE_REINSTATED,
     SUBSCRIPTION_RENEWED,
 )
 ALWAYS_ON = frozenset({LICENSE_CREATED})

@@ -9,9 +9,14 @@ from ..domain.audit import AuditEntry
 from ..domain.catalog import KeyType
 from ..domain.errors import Forbidden
 from ..domain.events import OutboundEvent, iso_time
-from ..domain.license import LicenseEntity, LicenseStatus
+from ..domain.license import (
+    SUBSCRIPTION_CANCELLED,
+    LicenseEntity,
+    LicenseStatus,
+    dispute_mark,
+)
 from ..domain.lifecycle import Lifecycle
-from ..domain.webhook_events import LICENSE_REFUNDED, SUBSCRIPTION_RENEWED
+from ..domain.webhook_events import LICENSE_REFUNDED, LICENSE_REINSTATED, SUBSCRIPTION_RENEWED
 from .activation import expiry_event, license_for
 from .licenses import license_created
 from .tenants import TenantSnapshot
@@ -119,6 +124,11 @@ async def mint_from_checkout(command: MintFromCheckout, uow: TenantUnitOfWork) -
 
 
 # -- Stripe's effects on a license (each claims its event in the same commit) ------------
+#
+# Stripe does not promise order: each rule below ends in the same license, with the same
+# announcements, whichever of a purchase's events comes first (a closed dispute before the
+# dispute's opening, a renewal after the cancellation). Events that come before the mint
+# are held by the inbox and applied after it (services/stripe_inbox.py).
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,20 +136,64 @@ class RevokeForRefund:
     key_hash: str
     tenant_id: str
     event_id: str
-    reason: str  # refunded, disputed
+    reason: str  # refund, dispute
+    dispute_id: str | None = None  # the dispute's, when a dispute revokes
+
+
+def _revoke_for(license_: LicenseEntity, uow: LicenseUnitOfWork, tenant_id: str,
+                reason: str, by: str) -> None:
+    if license_.status in (LicenseStatus.ACTIVE, LicenseStatus.SUSPENDED) and license_.revoke(
+            by=by):
+        uow.emit(OutboundEvent(tenant_id, LICENSE_REFUNDED, {
+            "license_id": license_.license_id, "product_id": license_.product_id,
+            "reason": reason}))
 
 
 def revoke_for_refund(command: RevokeForRefund, uow: LicenseUnitOfWork) -> LicenseEntity:
-    """A refund or dispute revokes an active license and announces license.refunded."""
+    """A refund or dispute revokes an active license and announces license.refunded,
+    recording why (a won dispute reinstates only what it revoked); a dispute whose closing
+    was applied already changes nothing."""
     license_ = license_for(uow, command.tenant_id)
     uow.record(StripeEventProcessed(command.event_id))
     uow.save()
-    if license_.status in (LicenseStatus.ACTIVE, LicenseStatus.SUSPENDED) and license_.revoke():
-        uow.emit(OutboundEvent(command.tenant_id, LICENSE_REFUNDED, {
-            "license_id": license_.license_id, "product_id": license_.product_id,
-            "reason": command.reason}))
+    by = dispute_mark(command.dispute_id) if command.dispute_id else command.reason
+    if by not in license_.payment_settled:
+        _revoke_for(license_, uow, command.tenant_id, command.reason, by)
     uow.audit(AuditEntry("stripe", "license.refund_revoke", command.tenant_id,
                          license_.license_id, {"event_id": command.event_id}))
+    return license_
+
+
+@dataclass(frozen=True, slots=True)
+class CloseDispute:
+    key_hash: str
+    tenant_id: str
+    event_id: str
+    dispute_id: str
+    won: bool
+
+
+def close_dispute(command: CloseDispute, uow: LicenseUnitOfWork) -> LicenseEntity:
+    """A closed dispute: won reinstates the license if this dispute revoked it (and
+    announces license.reinstated), lost leaves it revoked. A closing that comes before the
+    dispute's opening applies the opening first, and the opening, when it comes, changes
+    nothing: the same license and announcements as in Stripe's order."""
+    license_ = license_for(uow, command.tenant_id)
+    uow.record(StripeEventProcessed(command.event_id))
+    uow.save()
+    mark = dispute_mark(command.dispute_id)
+    if license_.settle(mark):
+        if license_.revoked_by != mark:  # its opening was not applied yet
+            _revoke_for(license_, uow, command.tenant_id, "dispute", mark)
+        if command.won and license_.reinstate_revoked_by(mark):
+            uow.emit(OutboundEvent(command.tenant_id, LICENSE_REINSTATED, {
+                "license_id": license_.license_id, "product_id": license_.product_id,
+                "key_type_id": license_.key_type_id, "reason": "dispute_won",
+                "dispute_id": command.dispute_id}))
+    uow.audit(AuditEntry("stripe", "license.dispute_close", command.tenant_id,
+                         license_.license_id, {"event_id": command.event_id,
+                                               "dispute_id": command.dispute_id,
+                                               "won": command.won}))
     return license_
 
 
@@ -153,10 +207,13 @@ class RenewForInvoice:
 
 
 def renew_for_invoice(command: RenewForInvoice, uow: LicenseUnitOfWork) -> LicenseEntity:
-    """A paid renewal invoice extends a term license by one period, once per invoice."""
+    """A paid renewal invoice extends a term license by one period, once per invoice; a
+    license its subscription's cancellation ended stays ended (the renewal is recorded
+    and announced with the expiry as it is)."""
     license_ = license_for(uow, command.tenant_id)
     uow.record(StripeEventProcessed(command.event_id))
-    license_.renew(command.duration_days)
+    if SUBSCRIPTION_CANCELLED not in license_.payment_settled:
+        license_.renew(command.duration_days)
     uow.save()
     uow.record(RenewalRecorded(command.invoice_id, license_.license_id, license_.expires_at))
     uow.emit(OutboundEvent(command.tenant_id, SUBSCRIPTION_RENEWED, {
@@ -176,9 +233,11 @@ class ExpireForCancellation:
 
 def expire_for_cancellation(command: ExpireForCancellation, uow: LicenseUnitOfWork
                             ) -> LicenseEntity:
-    """A cancelled subscription ends the license now, announced once."""
+    """A cancelled subscription ends the license now, announced once, for good: a renewal
+    that comes after it does not extend it."""
     license_ = license_for(uow, command.tenant_id)
     uow.record(StripeEventProcessed(command.event_id))
+    license_.settle(SUBSCRIPTION_CANCELLED)
     uow.save()
     if license_.expire(uow.now):
         uow.emit(expiry_event(license_))

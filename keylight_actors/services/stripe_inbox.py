@@ -5,8 +5,15 @@ event is kept first (``stripe_events``), so a crash or a failure can be replayed
 operator; ``domain.stripe_events.decide`` says what it means for the tenant; the payment use
 cases (services/payments.py) apply it on the tenant's or the license's host, each claiming
 the event in its own commit, so an event is acted on once however often Stripe sends it.
-The outcome (ignored, unroutable, failed) is recorded on the kept event. What the inbox
-reaches is ``StripeInboxPorts``.
+The outcome (ignored, unroutable, failed, held) is recorded on the kept event. What the
+inbox reaches is ``StripeInboxPorts``.
+
+Stripe does not promise order. An event that needs a license not minted yet (a refund, a
+dispute, a renewal or a cancellation before its ``checkout.session.completed``) is *held*,
+with what it waits for; the mint of that license then applies the events held for it, in
+the order they came, each through the same use case and claim as any event, so each is
+applied once however many deliveries or replays race for it. The payment use cases make
+the outcome the same in any order (services/payments.py).
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ from ..domain.stripe_events import (
     MintForSession,
     RenewSubscription,
     RevokeForPayment,
+    SettleDispute,
     decide,
 )
 from .licenses import GetLicense
 from .payments import (
     CheckoutMint,
+    CloseDispute,
     ExpireForCancellation,
     MintFromCheckout,
     RenewForInvoice,
@@ -50,6 +59,15 @@ class StripeInboxPorts(Protocol):
                            tenant_id: str | None) -> None:
         """Record an outcome other than processed (never over a processed event)."""
 
+    async def hold(self, event_id: str, reason: str, tenant_id: str, awaits: str) -> None:
+        """Keep the event as held until a license for ``awaits`` is minted (never over a
+        processed event)."""
+
+    async def held_events(self, tenant_id: str, awaits: list[str]) -> list[dict[str, Any]]:
+        """The tenant's events held for any of ``awaits`` (``{event_id, endpoint,
+        payload}``), in the order they came."""
+        ...
+
     async def tenant_for_account(self, account: str) -> str | None:
         """The tenant connected to this Stripe account."""
         ...
@@ -66,6 +84,8 @@ class StripeInboxPorts(Protocol):
     async def mint_from_checkout(self, command: MintFromCheckout) -> CheckoutMint: ...
 
     async def revoke_for_refund(self, command: RevokeForRefund) -> Any: ...
+
+    async def close_dispute(self, command: CloseDispute) -> Any: ...
 
     async def renew_for_invoice(self, command: RenewForInvoice) -> Any: ...
 
@@ -108,6 +128,8 @@ async def process_event(event: dict[str, Any], endpoint: str, ports: StripeInbox
         if isinstance(action, Ignore):
             return await _outcome(ports, event_id, "ignored", action.reason, tenant_id)
         await _apply(ports, tenant_id, event_id, action)
+    except AwaitingLicense as waiting:
+        return await _hold(event, endpoint, ports, tenant_id, waiting)
     except Conflict as conflict:
         if conflict.code == ALREADY_PROCESSED:
             return "processed"
@@ -122,26 +144,79 @@ async def process_event(event: dict[str, Any], endpoint: str, ports: StripeInbox
     return "processed"
 
 
-async def _key_hash(ports: StripeInboxPorts, tenant_id: str, **stripe_id: str) -> str:
-    key_hash = await ports.license_bought_with(tenant_id, **stripe_id)
+class AwaitingLicense(DomainError):
+    """No license was bought with this payment or subscription yet."""
+
+    def __init__(self, kind: str, value: str) -> None:
+        super().__init__(f"no license was bought with {kind} {value} yet: held until "
+                         "its checkout mints it", code="NO_LICENSE")
+        self.kind, self.value = kind, value
+
+    @property
+    def awaits(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+async def _key_hash(ports: StripeInboxPorts, tenant_id: str, kind: str, value: str) -> str:
+    key_hash = await ports.license_bought_with(tenant_id, **{kind: value})
     if key_hash is None:
-        what = ", ".join(f"{name} {value}" for name, value in stripe_id.items())
-        raise DomainError(f"no license was bought with {what}", code="NO_LICENSE")
+        raise AwaitingLicense(kind, value)
     return key_hash
+
+
+async def _hold(event: dict[str, Any], endpoint: str, ports: StripeInboxPorts,
+                tenant_id: str, waiting: AwaitingLicense) -> str:
+    await _outcome_held(ports, event["id"], tenant_id, waiting)
+    # The mint may have committed after our lookup and looked for held events before this
+    # one was held: look once more. (Both sides write, then read: one of them sees the
+    # other; if both do, the event's claim lets one of them apply it.)
+    if await ports.license_bought_with(tenant_id, **{waiting.kind: waiting.value}):
+        return await process_event(event, endpoint, ports)
+    return "held"
+
+
+async def _outcome_held(ports: StripeInboxPorts, event_id: str, tenant_id: str,
+                        waiting: AwaitingLicense) -> None:
+    await ports.hold(event_id, waiting.message, tenant_id, waiting.awaits)
+    log.info("stripe event %s held: %s", event_id, waiting.message)
+
+
+async def _release_held(ports: StripeInboxPorts, tenant_id: str, mint: MintForSession
+                        ) -> None:
+    """Apply the events held for the license this session minted, in the order they came;
+    each claims itself, so a racing delivery or replay cannot apply one twice."""
+    awaits = [f"{kind}:{value}" for kind, value in (("payment_intent", mint.payment_intent),
+                                                    ("subscription", mint.subscription))
+              if value]
+    if not awaits:
+        return
+    for held in await ports.held_events(tenant_id, awaits):
+        await process_event(held["payload"], held["endpoint"], ports)
 
 
 async def _apply(ports: StripeInboxPorts, tenant_id: str, event_id: str, action: Any
                  ) -> None:
     if isinstance(action, MintForSession):
-        await ports.mint_from_checkout(MintFromCheckout(
-            tenant_id, event_id, action.session_id, action.product_id, action.key_type_id,
-            action.customer_email, action.payment_intent, action.subscription, action.customer))
+        try:
+            await ports.mint_from_checkout(MintFromCheckout(
+                tenant_id, event_id, action.session_id, action.product_id, action.key_type_id,
+                action.customer_email, action.payment_intent, action.subscription,
+                action.customer))
+        except Conflict as conflict:
+            if conflict.code == ALREADY_PROCESSED:  # a racing delivery minted: release too
+                await _release_held(ports, tenant_id, action)
+            raise
+        await _release_held(ports, tenant_id, action)
     elif isinstance(action, RevokeForPayment):
-        key_hash = await _key_hash(ports, tenant_id, payment_intent=action.payment_intent)
-        await ports.revoke_for_refund(
-            RevokeForRefund(key_hash, tenant_id, event_id, action.reason))
+        key_hash = await _key_hash(ports, tenant_id, "payment_intent", action.payment_intent)
+        await ports.revoke_for_refund(RevokeForRefund(
+            key_hash, tenant_id, event_id, action.reason, action.dispute_id))
+    elif isinstance(action, SettleDispute):
+        key_hash = await _key_hash(ports, tenant_id, "payment_intent", action.payment_intent)
+        await ports.close_dispute(CloseDispute(
+            key_hash, tenant_id, event_id, action.dispute_id, action.won))
     elif isinstance(action, RenewSubscription):
-        key_hash = await _key_hash(ports, tenant_id, subscription=action.subscription)
+        key_hash = await _key_hash(ports, tenant_id, "subscription", action.subscription)
         current = await ports.license(GetLicense(key_hash, tenant_id))
         snapshot = await ports.tenant(tenant_id)
         key_type = snapshot.key_type(current["product_id"], current["key_type_id"])
@@ -149,6 +224,6 @@ async def _apply(ports: StripeInboxPorts, tenant_id: str, event_id: str, action:
             key_hash, tenant_id, event_id, action.invoice_id,
             key_type.duration_days if key_type else None))
     elif isinstance(action, ExpireSubscription):
-        key_hash = await _key_hash(ports, tenant_id, subscription=action.subscription)
+        key_hash = await _key_hash(ports, tenant_id, "subscription", action.subscription)
         await ports.expire_for_cancellation(
             ExpireForCancellation(key_hash, tenant_id, event_id))

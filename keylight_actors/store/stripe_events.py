@@ -60,6 +60,36 @@ async def mark_outcome(
     )
 
 
+async def hold(conn: AsyncConnection, event_id: str, reason: str, tenant_id: str,
+               awaits: str) -> None:
+    """Keep an event that needs a license not minted yet, with what it waits for."""
+    await conn.execute(
+        """UPDATE stripe_events SET status = 'held', reason = %s, tenant_id = %s, awaits = %s,
+                                    processed_at = now()
+            WHERE event_id = %s AND status <> 'processed'""",
+        (reason, tenant_id, awaits, event_id),
+    )
+
+
+async def held_events(conn: AsyncConnection, tenant_id: str, awaits: list[str]
+                      ) -> list[dict[str, Any]]:
+    """The tenant's events held for any of ``awaits``, in the order they came."""
+    cursor = await conn.execute(
+        """SELECT event_id, endpoint, payload FROM stripe_events
+            WHERE status = 'held' AND awaits = ANY(%s) AND tenant_id = %s
+            ORDER BY received_at, event_id""",
+        (awaits, tenant_id),
+    )
+    return await cursor.fetchall()
+
+
+# A held event is shown as unmatched once it has waited this long: no mint came for it (it
+# stays held, so a late mint still applies it, and the operator can replay it).
+UNMATCHED_AFTER = "7 days"
+SHOWN_STATUS = (f"(CASE WHEN status = 'held' AND received_at < now() - interval "
+                f"'{UNMATCHED_AFTER}' THEN 'unmatched' ELSE status END)")
+
+
 async def load_event(conn: AsyncConnection, event_id: str) -> dict[str, Any] | None:
     cursor = await conn.execute(
         "SELECT endpoint, status, payload FROM stripe_events WHERE event_id = %s", (event_id,)
@@ -70,13 +100,18 @@ async def load_event(conn: AsyncConnection, event_id: str) -> dict[str, Any] | N
 async def list_events(
     conn: AsyncConnection, *, status: str | None, limit: int
 ) -> list[dict[str, Any]]:
+    """Newest first; a held event that waited longer than UNMATCHED_AFTER is shown, and
+    filtered, as ``unmatched`` (read-only: nothing is written)."""
+    stored = "held" if status == "unmatched" else status
     cursor = await conn.execute(
-        """SELECT event_id, endpoint, account, tenant_id, event_type, status, reason,
-                  extract(epoch FROM received_at)::bigint AS received_at
-             FROM stripe_events
-            WHERE %s::text IS NULL OR status = %s
-            ORDER BY received_at DESC, event_id
-            LIMIT %s""",
-        (status, status, limit),
+        f"""SELECT event_id, endpoint, account, tenant_id, event_type,
+                   {SHOWN_STATUS} AS status, reason, awaits,
+                   extract(epoch FROM received_at)::bigint AS received_at
+              FROM stripe_events
+             WHERE %(stored)s::text IS NULL
+                OR (status = %(stored)s AND {SHOWN_STATUS} = %(status)s)
+             ORDER BY received_at DESC, event_id
+             LIMIT %(limit)s""",
+        {"stored": stored, "status": status, "limit": limit},
     )
     return await cursor.fetchall()

@@ -70,7 +70,7 @@ def test_event_toggles_are_checked_and_answered_in_full(http, tenant, webhook_re
     assert created.json()["events"] == {
         "license.created": True, "license.activated": False, "license.deactivated": False,
         "license.expired": True, "license.refunded": True, "license.revoked": True,
-        "subscription.renewed": True}
+        "license.reinstated": True, "subscription.renewed": True}
     listed = set_webhook(http, tenant, url, ["license.activated"])
     assert listed.status_code == 200 and "secret" not in listed.json()
     assert [e for e, on in listed.json()["events"].items() if on] == [

@@ -129,10 +129,23 @@ class FakeStripeInbox:
     async def keep(self, event, *, endpoint, tenant_id):
         kept = self.kept.setdefault(event["id"], {"status": "received",
                                                   "endpoint": endpoint})
+        kept.setdefault("payload", event)
         return kept["status"]
 
     async def mark_outcome(self, event_id, status, reason, tenant_id):
         self.outcomes.append((event_id, status, reason, tenant_id))
+
+    async def hold(self, event_id, reason, tenant_id, awaits):
+        self.outcomes.append((event_id, "held", reason, tenant_id))
+        kept = self.kept.setdefault(event_id, {"status": "received", "endpoint": "connect"})
+        if kept["status"] != "processed":
+            kept.update(status="held", awaits=awaits, tenant_id=tenant_id)
+
+    async def held_events(self, tenant_id, awaits):
+        return [{"event_id": event_id, "endpoint": kept["endpoint"],
+                 "payload": kept["payload"]} for event_id, kept in self.kept.items()
+                if kept["status"] == "held" and kept.get("awaits") in awaits
+                and kept.get("tenant_id") == tenant_id]
 
     async def tenant_for_account(self, account):
         return self.accounts.get(account)
@@ -150,10 +163,23 @@ class FakeStripeInbox:
         self.sent.append(command)
         if self.refusal is not None:
             raise self.refusal
+        kept = self.kept.get(command.event_id)
+        if kept is not None:  # the claim, as the hosts' commits make it
+            if kept["status"] == "processed":
+                from keylight_actors.domain.errors import Conflict
+                raise Conflict("again", code="EVENT_ALREADY_PROCESSED")
+            kept["status"] = "processed"
         return command
 
-    mint_from_checkout = _send
+    async def mint_from_checkout(self, command):
+        await self._send(command)
+        for stripe_id in (command.payment_intent, command.subscription):
+            if stripe_id:  # what the minted license was bought with
+                self.bought[(command.tenant_id, stripe_id)] = "kh"
+        return command
+
     revoke_for_refund = _send
+    close_dispute = _send
     renew_for_invoice = _send
     expire_for_cancellation = _send
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from keylight_actors.domain.errors import Conflict, Forbidden
 from keylight_actors.services.payments import (
+    CloseDispute,
     ExpireForCancellation,
     MintFromCheckout,
     RenewForInvoice,
@@ -114,12 +115,60 @@ async def test_a_full_refund_revokes_the_license_the_payment_bought():
     assert ports.sent == [RevokeForRefund("kh", "acme", "evt_4", "refund")]
 
 
-async def test_a_refund_of_a_payment_that_bought_no_license_fails():
+async def test_a_refund_of_a_payment_that_bought_no_license_yet_is_held():
     ports = connected()
     event = {"id": "evt_5", "type": "charge.refunded", "account": "acct_1",
              "data": {"object": {"payment_intent": "pi_9", "refunded": True}}}
-    assert await process_event(event, CONNECT_ENDPOINT, ports) == "failed"
+    assert await receive_event(event, CONNECT_ENDPOINT, ports) == "held"
     assert "payment_intent pi_9" in ports.outcomes[0][2]
+    assert ports.kept["evt_5"]["status"] == "held"
+    assert ports.kept["evt_5"]["awaits"] == "payment_intent:pi_9"
+    assert ports.sent == []
+
+
+def refund(event_id: str = "evt_r", payment_intent: str = "pi_1") -> dict:
+    return {"id": event_id, "type": "charge.refunded", "account": "acct_1",
+            "data": {"object": {"payment_intent": payment_intent, "refunded": True}}}
+
+
+async def test_held_events_are_applied_once_in_order_right_after_the_mint():
+    ports = connected()
+    dispute = {"id": "evt_d", "type": "charge.dispute.created", "account": "acct_1",
+               "data": {"object": {"id": "dp_1", "payment_intent": "pi_1"}}}
+    other = refund("evt_other", "pi_2")
+    for event in (refund(), dispute, other):
+        assert await receive_event(event, CONNECT_ENDPOINT, ports) == "held"
+    assert await receive_event(session_completed(), CONNECT_ENDPOINT, ports) == "processed"
+    assert ports.sent[1:] == [RevokeForRefund("kh", "acme", "evt_r", "refund"),
+                              RevokeForRefund("kh", "acme", "evt_d", "dispute", "dp_1")]
+    assert [ports.kept[e]["status"] for e in ("evt_r", "evt_d", "evt_other")] == [
+        "processed", "processed", "held"]
+    # The same mint delivered again, a redelivery and a replay of the held one: nothing more.
+    await process_event(session_completed(), CONNECT_ENDPOINT, ports)
+    await receive_event(refund(), CONNECT_ENDPOINT, ports)
+    await process_event(refund(), CONNECT_ENDPOINT, ports)
+    assert [type(c).__name__ for c in ports.sent].count("RevokeForRefund") == 3  # 1 refused
+    assert ports.kept["evt_r"]["status"] == "processed"
+
+
+async def test_an_event_held_while_the_mint_committed_is_applied_by_its_own_second_look():
+    ports = connected()
+
+    async def hold(event_id, reason, tenant_id, awaits):
+        await FakeStripeInbox.hold(ports, event_id, reason, tenant_id, awaits)
+        ports.bought[("acme", "pi_1")] = "kh"  # the mint committed meanwhile
+
+    ports.hold = hold
+    assert await receive_event(refund(), CONNECT_ENDPOINT, ports) == "processed"
+    assert ports.sent == [RevokeForRefund("kh", "acme", "evt_r", "refund")]
+
+
+async def test_a_closed_dispute_settles_it_on_the_license():
+    ports = connected(bought={("acme", "pi_1"): "kh"})
+    event = {"id": "evt_c", "type": "charge.dispute.closed", "account": "acct_1",
+             "data": {"object": {"id": "dp_1", "payment_intent": "pi_1", "status": "won"}}}
+    assert await process_event(event, CONNECT_ENDPOINT, ports) == "processed"
+    assert ports.sent == [CloseDispute("kh", "acme", "evt_c", "dp_1", True)]
 
 
 async def test_a_renewal_extends_by_the_key_types_term():

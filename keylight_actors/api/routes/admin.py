@@ -108,14 +108,16 @@ async def get_tenant(tenant_id: str, request: Request) -> dict[str, Any]:
 async def list_stripe_events(
     request: Request,
     status: Annotated[str | None, Query(max_length=16)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    """Stripe events kept by the inbox, e.g. ``?status=unroutable`` or ``failed``."""
+    """Stripe events kept by the inbox, e.g. ``?state=held`` (``status`` is the same
+    filter), ``unroutable``, ``failed`` or ``unmatched`` (held longer than 7 days)."""
     services = context_of(request)
     await require_operator(request, services)
     async with services.pool.connection() as conn:
-        rows = await list_events(conn, status=status, limit=limit)
-    return {"data": rows}
+        rows = await list_events(conn, status=state or status, limit=limit)
+    return {"data": [{**row, "state": row["status"]} for row in rows]}
 
 
 @router.post("/stripe/events/{event_id}/replay")
