@@ -109,3 +109,15 @@ def test_the_fee_is_rounded_to_the_nearest_cent_halves_up(price, bps, fee):
 
 def test_the_subscription_fee_is_a_percent():
     assert application_fee_percent(50) == 0.5
+
+
+def test_a_dispute_carries_its_id_and_its_closing_says_won_or_lost():
+    from keylight_actors.domain.stripe_events import SettleDispute
+
+    assert decide(event("charge.dispute.created", id="dp_1", payment_intent="pi_9"),
+                  "acme") == RevokeForPayment("pi_9", "dispute", "dp_1")
+    for status, won in (("won", True), ("lost", False)):
+        assert decide(event("charge.dispute.closed", id="dp_1", payment_intent="pi_9",
+                            status=status), "acme") == SettleDispute("pi_9", "dp_1", won)
+    assert isinstance(decide(event("charge.dispute.closed", id="dp_1", payment_intent="pi_9",
+                                   status="warning_closed"), "acme"), Ignore)
