@@ -95,6 +95,9 @@ class Settings:
     lookup_failures_per_address: int = 20
     lookup_lockout_seconds: int = 900
     log_level: str = "INFO"
+    # Proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto the dashboard
+    # believes; none by default.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -144,6 +147,9 @@ class Settings:
             lookup_failures_per_address=_env_int("KEYLIGHT_LOOKUP_FAILURES_PER_ADDRESS", 20),
             lookup_lockout_seconds=_env_int("KEYLIGHT_LOOKUP_LOCKOUT_SECONDS", 900),
             log_level=_env_choice("KEYLIGHT_LOG_LEVEL", "INFO", LOG_LEVELS),
+            trusted_proxies=tuple(part.strip() for part in
+                                  env.get("KEYLIGHT_TRUSTED_PROXIES", "").split(",")
+                                  if part.strip()),
         )
 
     @property

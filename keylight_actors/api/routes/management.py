@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field, StrictInt, StrictStr
 
 from ...actors.license_view import iso_time
-from ...domain.catalog import Product
+from ...domain.catalog import KeyType, Product
 from ...domain.errors import Conflict, InvalidInput, NotFound
 from ...services import catalog, checkout
 from ...services import licenses as license_cases
@@ -73,6 +73,13 @@ async def create_key_type(
 ) -> dict[str, Any]:
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
+    return asdict(await create_key_type_for(services, caller.actor, tenant_id, product_id, body))
+
+
+async def create_key_type_for(services: Any, actor: str, tenant_id: str, product_id: str,
+                              body: CreateKeyType) -> KeyType:
+    """Create a key type, with its Stripe Price when its terms are priced: the one
+    implementation this route and the dashboard's form call."""
     terms = body.model_dump()
     snapshot = await services.tenants.fresh_snapshot(tenant_id)
     if product_id not in snapshot.products:
@@ -84,9 +91,9 @@ async def create_key_type(
     key_type = await services.hosts.tenants.create_key_type(catalog.CreateKeyType(
         tenant_id,
         key_type_from_wire({**terms, "product_id": product_id, "stripe_price_id": price_id}),
-        caller.actor))
+        actor))
     services.tenants.forget(tenant_id)
-    return asdict(key_type)
+    return key_type
 
 
 @router.patch("/products/{product_id}/key-types/{key_type_id}")
