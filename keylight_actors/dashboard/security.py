@@ -66,14 +66,14 @@ def client_address(request: Request, trusted: tuple[str, ...]) -> str:
 
 
 def over_https(request: Request, trusted: tuple[str, ...]) -> bool:
-    """Whether the browser's request came over https: its own scheme, or X-Forwarded-Proto
-    when (and only when) the peer is a trusted proxy."""
-    if request.url.scheme == "https":
-        return True
-    if _trusted(_peer(request), trusted):
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        return proto == "https"
-    return False
+    """Whether the browser's request came over https. A request that carries
+    X-Forwarded-Proto is believed only when the peer is a trusted proxy (whatever the
+    server in front of the app made of the header); one without it, by its own scheme."""
+    proto = request.headers.get("x-forwarded-proto")
+    if proto is not None:
+        return _trusted(_peer(request), trusted) and (
+            proto.split(",")[0].strip().lower() == "https")
+    return request.url.scheme == "https"
 
 
 def new_session_id() -> str:
