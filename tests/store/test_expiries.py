@@ -167,3 +167,37 @@ async def test_two_sweeps_announce_each_expiry_once(conn, pool):
         "AND expiry_announced_for = expires_at AND expiry_claimed_until IS NULL",
         ([license_.license_id for license_ in due],))
     assert (await cursor.fetchone())["n"] == len(due)
+
+
+async def test_a_sweeper_killed_mid_pass_loses_nothing(conn, pool):
+    """The first sweeper claims, then dies while its hosts are asked (nothing released);
+    once its lease runs out the next sweeper expires every license, each once."""
+    due = [await _stored(conn, -5) for _ in range(10)]
+    asked = asyncio.Event()
+
+    async def hangs(command: ExpireLicense) -> ExpiryOutcome:
+        asked.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("never answers")
+
+    doomed = asyncio.create_task(ExpirySweep(pool, hangs, batch=1000, lease_seconds=1).sweep())
+    await asyncio.wait_for(asked.wait(), 10)
+    doomed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    ids = [license_.license_id for license_ in due]
+    cursor = await conn.execute(
+        "SELECT count(*) AS n FROM licenses WHERE license_id = ANY(%s) "
+        "AND expiry_claimed_until IS NOT NULL", (ids,))
+    assert (await cursor.fetchone())["n"] == len(due)  # the dead sweeper's claims remain
+
+    await asyncio.sleep(1.2)  # its lease runs out
+    survivor = ExpirySweep(pool, StandInHost(pool).expire, batch=1000)
+    await survivor.sweep()
+    await survivor.sweep()
+    cursor = await conn.execute(
+        """SELECT e.payload->>'license_id' AS license_id, count(*) AS n FROM events e
+            WHERE e.event_type = 'license.expired' AND e.payload->>'license_id' = ANY(%s)
+            GROUP BY 1""", (ids,))
+    assert {row["license_id"]: row["n"] for row in await cursor.fetchall()} == dict.fromkeys(
+        ids, 1)
