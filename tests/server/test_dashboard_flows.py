@@ -63,10 +63,11 @@ def test_sign_in_overview_and_sign_out(page, base_url, make_tenant, make_catalog
 
 def test_wrong_token_is_refused(page, make_tenant):
     tenant = make_tenant()
+    page.goto("/dashboard/login")
+    screenshot(page, "sign-in")
     sign_in(page, tenant.tenant_id, "kmt_" + "0" * 64)
     assert page.get_by_role("alert").inner_text() == "wrong tenant id or token"
     assert "/dashboard/login" in page.url
-    screenshot(page, "sign-in")
 
 
 def test_products_and_key_types(page, make_tenant, http):
