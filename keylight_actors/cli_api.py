@@ -531,10 +531,10 @@ VERBS: tuple[Verb, ...] = (
               required=True))),
     Verb(("stripe-event", "list"), "list the Stripe events the inbox kept, newest first "
          "(operator)", "GET", "/api/admin/stripe/events",
-         (Arg("--status", "only events in this status (e.g. unroutable, failed)",
-              to="query"), LIMIT),
-         columns=("event_id", "event_type", "status", "tenant_id", "account", "reason",
-                  "received_at")),
+         (Arg("--state", "only events in this state (e.g. held, unmatched, unroutable, "
+              "failed)", to="query"), LIMIT),
+         columns=("event_id", "event_type", "state", "awaits", "tenant_id", "account",
+                  "reason", "received_at")),
     Verb(("stripe-event", "replay"), "process a kept Stripe event again (operator)", "POST",
          "/api/admin/stripe/events/{event_id}/replay",
          (Arg("event_id", "the event's id, evt_…", to="path"),)),

@@ -266,7 +266,7 @@ def test_stripe_manual(as_tenant):
 def test_stripe_event_list_and_replay(http, as_operator, catalog):
     event = completed_session(catalog, account="acct_" + secrets.token_hex(8))
     assert deliver(http, event).status_code == 200
-    listed = rows(as_operator("stripe-event", "list", "--status", "unroutable"))
+    listed = rows(as_operator("stripe-event", "list", "--state", "unroutable"))
     assert event["id"] in {row["EVENT_ID"] for row in listed}
     assert event["id"] in {item["event_id"] for item in as_operator(
         "stripe-event", "list", "--limit", "200", json_out=True)["data"]}
