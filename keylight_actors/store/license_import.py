@@ -39,8 +39,8 @@ LICENSE_COPY = """COPY licenses (license_id, tenant_id, product_id, key_type_id,
     key_display, status, activation_limit, expires_at, entitlements, fallback_access,
     customer_email, source, version, created_at, expiry_announced_for, churn_limit_per_day,
     external_id, metadata) FROM STDIN"""
-INSTANCE_COPY = """COPY license_instances (instance_id, license_id, name, machine_hash,
-    activated_at) FROM STDIN"""
+INSTANCE_COPY = """COPY license_instances (instance_id, license_id, tenant_id, name,
+    machine_hash, activated_at) FROM STDIN"""
 
 
 def _existing(row: dict[str, Any]) -> ExistingLicense:
@@ -97,7 +97,7 @@ class PostgresImportStore:
         try:
             await _copy(self.conn, LICENSE_COPY,
                         _license_lines(licenses, self.tenant_id, now, default_time))
-            await _copy(self.conn, INSTANCE_COPY, _instance_lines(licenses))
+            await _copy(self.conn, INSTANCE_COPY, _instance_lines(licenses, self.tenant_id))
         except psycopg.errors.UniqueViolation as violation:
             raise ImportRaced(str(violation.diag.constraint_name)) from None
         rows = [event.row(now) for event in events]
@@ -161,10 +161,11 @@ def _license_lines(licenses: Sequence[Any], tenant_id: str, now: int, default_ti
         )) + "\n"
 
 
-def _instance_lines(licenses: Sequence[Any]) -> Iterator[str]:
+def _instance_lines(licenses: Sequence[Any], tenant_id: str) -> Iterator[str]:
+    tenant = _text(tenant_id)
     for new in licenses:
         for instance in new.row.instances:
-            yield "\t".join((instance.instance_id, new.license_id, _text(instance.name),
+            yield "\t".join((instance.instance_id, new.license_id, tenant, _text(instance.name),
                              _text(instance.machine_hash),
                              _timestamp(instance.activated_at))) + "\n"
 

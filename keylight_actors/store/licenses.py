@@ -270,12 +270,12 @@ SAVE_LICENSES = (
                   -- The planner cannot see how many rows jsonb_to_recordset yields (it
                   -- guesses 100) and would scan every license; this makes it use the key.
                   AND l.license_id = ANY (%(license_ids)s::uuid[])
-            RETURNING l.license_id),
+            RETURNING l.license_id, l.tenant_id),
            added AS (
                INSERT INTO license_instances
-                      (instance_id, license_id, name, machine_hash, activated_at,
-                       last_validated_at)
-               SELECT a.instance_id, a.license_id, a.name, a.machine_hash,
+                      (instance_id, license_id, tenant_id, name, machine_hash,
+                       activated_at, last_validated_at)
+               SELECT a.instance_id, a.license_id, fenced.tenant_id, a.name, a.machine_hash,
                       to_timestamp(a.activated_at), to_timestamp(a.activated_at)
                  FROM jsonb_to_recordset(%(added)s) AS a(
                           license_id uuid, instance_id uuid, name text, machine_hash text,

@@ -326,10 +326,9 @@ def stored_instance(database_url: str, key: str) -> str:
     """An instance written straight to Postgres, as if activated before the license expired."""
     instance_id = str(uuid.uuid4())
     with psycopg.connect(database_url) as conn:
-        license_id = conn.execute("SELECT license_id FROM licenses WHERE key_hash = %s",
-                                  (hash_license_key(key),)).fetchone()[0]
-        conn.execute("INSERT INTO license_instances (instance_id, license_id, name, "
-                     "activated_at) VALUES (%s, %s, 'old', now())", (instance_id, license_id))
+        conn.execute("INSERT INTO license_instances (instance_id, license_id, tenant_id, "
+                     "name, activated_at) SELECT %s, license_id, tenant_id, 'old', now() "
+                     "FROM licenses WHERE key_hash = %s", (instance_id, hash_license_key(key)))
     return instance_id
 
 

@@ -165,3 +165,15 @@ async def test_a_device_check_in_is_stored_with_its_save_and_read_back_on_load(c
 
     loaded = (await load_licenses(conn, [license_.key_hash]))[license_.key_hash]
     assert loaded.instances.get(instance_id).last_validated_at == NOW + 7_200
+
+
+async def test_an_activated_instance_row_carries_its_licenses_tenant(conn):
+    license_ = await _stored_license(conn)
+    save, instance_id = _activated(license_, "laptop")
+
+    assert await _saved(conn, [save]) == [None]
+
+    cursor = await conn.execute(
+        "SELECT i.tenant_id, l.tenant_id AS license_tenant FROM license_instances i "
+        "JOIN licenses l USING (license_id) WHERE i.instance_id = %s", (instance_id,))
+    assert await cursor.fetchone() == {"tenant_id": TENANT, "license_tenant": TENANT}
