@@ -1,4 +1,4 @@
-"""The dashboard tests' browser: Debian's Chromium driven by Playwright, one per test run.
+"""The dashboard tests' browser: Debian's Chromium driven by Playwright, one per test file.
 
 Test files import the fixtures from here (``browser_fixture``, ``page_fixture``).
 Screenshots for docs/screenshots/ are taken only when KEYLIGHT_DASHBOARD_SCREENSHOTS=1.
@@ -19,17 +19,22 @@ VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session", name="browser")
+# One Playwright and one browser per test file, stopped when the file is done: while a sync
+# Playwright runs it keeps an event loop running on the main thread, so an async test of a
+# later file (pytest-asyncio's session loop, e.g. test_fencing.py) could not run its own.
+@pytest.fixture(scope="module", name="browser")
 def browser_fixture() -> Iterator[object]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
 
 
 @pytest.fixture(name="page")
