@@ -275,8 +275,7 @@ async def overview(tenant_id: str, request: Request) -> Response:
     user = await _user(request, tenant_id)
     context = context_of(request)
     snapshot = await context.tenants.snapshot(tenant_id)
-    async with context.pool.connection() as conn:
-        stats = await tenant_stats(conn, tenant_id, STATS_DAYS)
+    stats = await tenant_stats(context.pool, tenant_id, STATS_DAYS)  # as GET …/stats calls it
     return _render(
         request, "overview.html", **_page_values(user, tenant_id, snapshot, "overview"),
         days=STATS_DAYS,
