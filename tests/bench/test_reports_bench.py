@@ -155,8 +155,9 @@ def test_spread_rows_cover_sixty_days_and_the_statuses() -> None:
     by_license = {row[0]: row for row in licenses}
     for device in devices:
         license_row = by_license[device[1]]
-        assert license_row[13] <= device[4] <= now  # activated after its license was made
-        assert device[5] is None or device[4] <= device[5] <= now
+        assert device[2] == tenant.tenant_id  # the device row carries its license's tenant
+        assert license_row[13] <= device[5] <= now  # activated after its license was made
+        assert device[6] is None or device[5] <= device[6] <= now
     assert 0 < facts.instances_last_30_days < facts.instances
     assert facts.sample_email is not None
     assert any(row[11] == facts.sample_email for row in licenses)
