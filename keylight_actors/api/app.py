@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ..dashboard import pages_settings as dashboard_settings
 from ..dashboard import routes as dashboard
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
 from .ingress_context import IngressContext
@@ -55,6 +56,7 @@ def create_app(services: IngressContext) -> FastAPI:
     app.include_router(stripe_webhooks.router)
     app.include_router(webhooks.router)
     app.include_router(dashboard.router)  # /dashboard: the vendor dashboard's pages
+    app.include_router(dashboard_settings.router)  # webhooks, integrations, audit
     app.add_middleware(SdkFastPath, services_of_app=lambda: app.state.services,
                        routes=sdk.fast_routes)
     app.add_middleware(IdempotencyReplay, services_of_app=lambda: app.state.services)

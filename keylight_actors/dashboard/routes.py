@@ -61,6 +61,7 @@ DONE_MESSAGES = {
     "freed": "The device is freed.",
     "product": "The product is created.",
     "key_type": "The key type is created.",
+    "edited": "The license is changed.",
 }
 
 templates = Environment(
@@ -261,7 +262,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     user, _ = await _post(request)
     context = context_of(request)
-    await sessions.sign_out(context, user)
+    await sessions.sign_out(context, user, request)
     response = RedirectResponse("/dashboard/login?signed_out=1", status_code=303)
     clear_cookie(response, SESSION_COOKIE,
                  secure=over_https(request, context.settings.trusted_proxies))
@@ -480,6 +481,11 @@ async def create_key_type(tenant_id: str, request: Request) -> Response:
     duration = _whole(form.get("duration_days"))
     if duration is not None:
         fields["duration_days"] = duration
+    price = _whole(form.get("price_in_cents"))
+    if price is not None:  # priced: create_key_type_for makes its Stripe Price, as the API
+        fields["price_in_cents"] = price
+        fields["currency"] = form.get("currency", "").strip().lower() or None
+        fields["recurring_interval"] = _blank_none(form.get("recurring_interval"))
     product_id = form.get("product_id", "").strip()[:64]
     try:
         body = CreateKeyType(**fields)

@@ -13,9 +13,11 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..domain.audit import AuditEntry
 from ..domain.credentials import CREDENTIAL_MAX_LENGTH, credential_matches, hash_credential
 from ..domain.errors import NotFound, RateLimited, Unauthorized
 from ..store import dashboard_sessions as store
+from ..store.audit import record_audit
 from .security import (
     SESSION_COOKIE,
     client_address,
@@ -88,9 +90,19 @@ async def sign_in(services: Any, request: Request, tenant_id: str, token: str
                 conn, session_hash=session_hash(session_id), role=role,
                 tenant_id=tenant_id if role == VENDOR else None,
                 token_hash=hash_credential(token), absolute_seconds=ABSOLUTE_SECONDS)
+            user = DashboardUser(role, tenant_id if role == VENDOR else None, session_id)
+            await record_audit(conn, _session_entry(user, "dashboard.sign_in",
+                                                    tenant_id or None, address))
     if role is None:
         raise Unauthorized("wrong tenant id or token", code="INVALID_TOKEN")
-    return DashboardUser(role, tenant_id if role == VENDOR else None, session_id)
+    return user
+
+
+def _session_entry(user: DashboardUser, action: str, tenant_id: str | None, address: str
+                   ) -> AuditEntry:
+    """A sign-in or sign-out, in the audit log of the tenant it opened (the operator's
+    without one: no tenant)."""
+    return AuditEntry(user.actor, action, tenant_id, tenant_id, {"address": address})
 
 
 async def current_user(services: Any, request: Request) -> DashboardUser | None:
@@ -119,6 +131,9 @@ async def current_user(services: Any, request: Request) -> DashboardUser | None:
     return DashboardUser(row["role"], row["tenant_id"], session_id)
 
 
-async def sign_out(services: Any, user: DashboardUser) -> None:
+async def sign_out(services: Any, user: DashboardUser, request: Request) -> None:
+    address = client_address(request, services.settings.trusted_proxies)
     async with services.pool.connection() as conn:
         await store.delete_session(conn, session_hash(user.session_id))
+        await record_audit(conn, _session_entry(user, "dashboard.sign_out", user.tenant_id,
+                                                address))

@@ -23,10 +23,26 @@ router = APIRouter(prefix="/api/{tenant_id}", tags=["credentials"])
 async def _rotate(request: Request, tenant_id: str, which: str) -> dict[str, Any]:
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
+    secret = await rotate_credential_for(services, caller.actor, tenant_id, which)
+    return {"tenant_id": tenant_id, which: secret}
+
+
+async def rotate_credential_for(services: Any, actor: str, tenant_id: str, which: str) -> str:
+    """Rotate a credential and answer the new one (once): the one implementation these
+    routes and the dashboard call."""
     rotated = await services.hosts.tenants.rotate_credential(
-        RotateCredential(tenant_id, which, caller.actor))
-    services.tenants.remember(rotated.snapshot)
-    return {"tenant_id": tenant_id, which: rotated.secret}
+        RotateCredential(tenant_id, which, actor))
+    services.tenants.remember(rotated.snapshot)  # this ingress sees the change at once
+    return rotated.secret
+
+
+async def rotate_signing_key_for(services: Any, actor: str, tenant_id: str) -> Any:
+    """A new primary signing key; the tenant's snapshot after it (this route and the
+    dashboard)."""
+    snapshot = await services.hosts.tenants.rotate_signing_key(
+        RotateSigningKey(tenant_id, actor))
+    services.tenants.remember(snapshot)
+    return snapshot
 
 
 @router.post("/sdk-key/rotate")
@@ -62,10 +78,7 @@ async def rotate_signing_key(tenant_id: str, request: Request) -> dict[str, Any]
     """A new primary Ed25519 key; earlier keys stay published until retired."""
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.rotate_signing_key(
-        RotateSigningKey(tenant_id, caller.actor))
-    services.tenants.remember(snapshot)
-    return keyset_view(snapshot)
+    return keyset_view(await rotate_signing_key_for(services, caller.actor, tenant_id))
 
 
 @router.delete("/signing-keys/{kid}")

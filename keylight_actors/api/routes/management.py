@@ -295,12 +295,18 @@ async def change_license(tenant_id: str, license_id: str, body: ChangeLicense,
     the active devices keeps them working and refuses new ones until fewer are active:
     the answer's ``over_limit_by`` counts them (and a ``notice`` says so)."""
     caller, key_hash = await _license_route(request, tenant_id, license_id)
-    services = context_of(request)
+    return await edit_license_for(context_of(request), caller.actor, tenant_id, key_hash, body)
+
+
+async def edit_license_for(services: Any, actor: str, tenant_id: str, key_hash: str,
+                           body: ChangeLicense) -> dict[str, Any]:
+    """Change the fields the body sets: the one implementation this route and the
+    dashboard's form call."""
     given = body.model_fields_set
     expires_at = (_unix_time(body.expires_at)
                   if "expires_at" in given and body.expires_at is not None else None)
     edited = await services.hosts.licenses.edit(license_cases.EditLicense(
-        key_hash, tenant_id, caller.actor, tuple(sorted(given)), body.activation_limit,
+        key_hash, tenant_id, actor, tuple(sorted(given)), body.activation_limit,
         expires_at, body.customer_email, body.metadata))
     async with services.pool.connection() as conn:
         edited["metadata"] = await license_metadata(conn, tenant_id, edited["license_id"])
