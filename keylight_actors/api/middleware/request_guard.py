@@ -18,7 +18,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DEFAULT_LIMIT_BYTES = 64 * 1024
 STRIPE_WEBHOOK_LIMIT_BYTES = 512 * 1024
 LICENSE_IMPORT_LIMIT_BYTES = 64 * 1024 * 1024  # up to 100,000 rows (docs/import.md)
-LICENSE_IMPORT_PATH = re.compile(r"^/api/[^/]+/licenses/import$")
+# The JSON route, and the dashboard's import form (the file, then its content again).
+LICENSE_IMPORT_PATH = re.compile(r"^/(api|dashboard/tenants)/[^/]+/licenses/import$")
 
 
 def limit_for(path: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,7 +16,12 @@ from fastapi.responses import JSONResponse
 from ...domain.errors import Forbidden
 from ...domain.license_import import Catalog
 from ...domain.lifecycle import allows_new_licenses
-from ...services.imports import ImportLicenses, import_licenses, read_import
+from ...services.imports import (
+    ImportLicenses,
+    ImportResult,
+    import_licenses,
+    read_import,
+)
 from ...store.license_import import import_transaction
 from ..auth import require_tenant
 from ..errors import error_response
@@ -42,6 +48,19 @@ async def import_tenant_licenses(
     if file_format is None:
         return error_response(415, "send text/csv or application/json",
                               "UNSUPPORTED_MEDIA_TYPE")
+    result = await run_import(services, tenant_id, caller.actor, await request.body(),
+                              file_format, dry_run=dry_run, announce=announce)
+    if not result.ok:
+        count = len(result.errors)
+        return JSONResponse(
+            {"error": f"{count} error{'s' if count != 1 else ''}: nothing was imported",
+             "code": "IMPORT_INVALID", **result.to_wire()}, status_code=422)
+    return JSONResponse(result.to_wire())
+
+
+async def run_import(services: Any, tenant_id: str, actor: str, body: bytes, file_format: str,
+                     *, dry_run: bool, announce: bool) -> ImportResult:
+    """The import use case for one file, as this route and the dashboard run it."""
     # Fresh: the catalog may have changed a moment ago on another replica.
     snapshot = await services.tenants.fresh_snapshot(tenant_id)
     if not allows_new_licenses(snapshot.lifecycle):
@@ -50,15 +69,9 @@ async def import_tenant_licenses(
         key_types=snapshot.key_types,
         key_prefixes={product_id: product.key_prefix
                       for product_id, product in snapshot.products.items()})
-    command = ImportLicenses(tenant_id, caller.actor, await request.body(), file_format,
-                             catalog, dry_run, announce, int(time.time()))
+    command = ImportLicenses(tenant_id, actor, body, file_format, catalog, dry_run, announce,
+                             int(time.time()))
     # Parsing and checking a large file takes CPU for seconds: off the event loop.
     parsed = await asyncio.to_thread(read_import, command)
-    result = await import_licenses(command, parsed,
-                                   partial(import_transaction, services.pool, tenant_id))
-    if not result.ok:
-        count = len(result.errors)
-        return JSONResponse(
-            {"error": f"{count} error{'s' if count != 1 else ''}: nothing was imported",
-             "code": "IMPORT_INVALID", **result.to_wire()}, status_code=422)
-    return JSONResponse(result.to_wire())
+    return await import_licenses(command, parsed,
+                                 partial(import_transaction, services.pool, tenant_id))
