@@ -125,12 +125,16 @@ async def replay_stripe_event(event_id: str, request: Request) -> dict[str, Any]
     """Process a kept event again (after connecting its account, say)."""
     services = context_of(request)
     await require_operator(request, services)
+    return {"event_id": event_id, "status": await replay_event(services, event_id)}
+
+
+async def replay_event(services: Any, event_id: str) -> str:
+    """Process a kept event again; its state after (this route and the dashboard)."""
     async with services.pool.connection() as conn:
         stored = await load_event(conn, event_id[:255])
     if stored is None:
         raise NotFound("no such Stripe event", code="EVENT_NOT_FOUND")
     if stored["status"] == "processed":
-        return {"event_id": event_id, "status": "processed"}
-    status = await process_event(stored["payload"], stored["endpoint"],
-                                 IngressStripeInbox(services))
-    return {"event_id": event_id, "status": status}
+        return "processed"
+    return await process_event(stored["payload"], stored["endpoint"],
+                               IngressStripeInbox(services))
