@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ..dashboard import pages_import, pages_operator
+from ..dashboard import pages_catalog, pages_import, pages_operator
 from ..dashboard import pages_settings as dashboard_settings
 from ..dashboard import routes as dashboard
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
@@ -57,6 +57,7 @@ def create_app(services: IngressContext) -> FastAPI:
     app.include_router(stripe_webhooks.router)
     app.include_router(webhooks.router)
     app.include_router(pages_import.router)  # before …/licenses/{license_id}
+    app.include_router(pages_catalog.router)  # export.csv, too; product moves, key type edits
     app.include_router(pages_operator.router)
     app.include_router(dashboard.router)  # /dashboard: the vendor dashboard's pages
     app.include_router(dashboard_settings.router)  # webhooks, integrations, audit

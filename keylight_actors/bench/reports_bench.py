@@ -2,8 +2,10 @@
 
 Seeds one tenant with many licenses (1,000,000 by default) and a second with the export's
 (100,000), then times the stats route (30 and 365 days) and the license list (first page,
-filtered pages) one request at a time, and streams the second tenant's CSV export while
-sampling the RSS of the Serve ingress replica process(es) every 50 ms.
+filtered pages) one request at a time, signs in to the dashboard with the big tenant's
+management token and times its licenses page (first page, filtered), and streams the
+second tenant's CSV export while sampling the RSS of the Serve ingress replica
+process(es) every 50 ms.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import secrets
 import statistics
 import threading
@@ -180,10 +183,11 @@ def rss_reader(pids: list[int]) -> Callable[[], int | None]:
 
 # -- the requests ------------------------------------------------------------------------
 
-def time_route(client: httpx.Client, path: str, token: str, runs: int,
+def time_route(client: httpx.Client, path: str, token: str | None, runs: int,
                params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """One untimed request (cold caches, reported apart), then ``runs`` timed ones."""
-    headers = {"Authorization": f"Bearer {token}"}
+    """One untimed request (cold caches, reported apart), then ``runs`` timed ones. With no
+    ``token``, the client's cookies authenticate (a dashboard page)."""
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     statuses: Counter[int] = Counter()
     latencies = []
     first = None
@@ -201,6 +205,29 @@ def time_route(client: httpx.Client, path: str, token: str, runs: int,
         statuses[answer.status_code] += 1
         latencies.append(elapsed)
     return timing_summary(latencies, statuses, first)
+
+
+SIGNIN_CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)"')
+
+
+def signin_csrf(html: str) -> str:
+    """The sign-in form's CSRF value (its hidden ``csrf`` field) from the login page."""
+    found = SIGNIN_CSRF.search(html)
+    if found is None:
+        raise BenchFailed("the dashboard's sign-in page has no csrf field")
+    return found.group(1)
+
+
+def dashboard_sign_in(client: httpx.Client, tenant_id: str, token: str) -> None:
+    """Sign ``client`` in to the dashboard as a browser does: GET the form (its CSRF cookie
+    and field), POST it; the session cookie stays in the client's jar."""
+    form = client.get("/dashboard/login")
+    if form.status_code != 200:
+        raise BenchFailed(f"GET /dashboard/login: HTTP {form.status_code}")
+    answer = client.post("/dashboard/login", data={
+        "csrf": signin_csrf(form.text), "tenant_id": tenant_id, "token": token})
+    if answer.status_code != 303 or "keylight_session" not in client.cookies:
+        raise BenchFailed(f"dashboard sign-in: HTTP {answer.status_code} {answer.text[:200]}")
 
 
 def stream_export(client: httpx.Client, path: str, token: str,
@@ -291,6 +318,21 @@ def measure_reports(config: ReportsConfig, targets: ReportsTargets, *,
                                     if "error" in routes[name] else
                                     f"median {routes[name]['median_ms']} ms, "
                                     f"p95 {routes[name]['p95_ms']} ms"))
+        # The dashboard's licenses page (rendered HTML, 25 a page), signed in with a session.
+        with httpx.Client(base_url=targets.url, timeout=600) as browser:
+            dashboard_sign_in(browser, big.tenant_id, big.management_token)
+            page = f"/dashboard/tenants/{big.tenant_id}/licenses"
+            for name, params in (("dashboard_licenses_first_page", {}),
+                                 (f"dashboard_licenses_{status_filter}",
+                                  {"status": status_filter}),
+                                 ("dashboard_licenses_email",
+                                  {"email": big_facts.sample_email})):
+                routes[name] = {"path": page, "params": params,
+                                **time_route(browser, page, None, config.runs, params)}
+                announce(f"{name}: " + (f"failed: {routes[name]['error']}"
+                                        if "error" in routes[name] else
+                                        f"median {routes[name]['median_ms']} ms, "
+                                        f"p95 {routes[name]['p95_ms']} ms"))
         if targets.read_rss is None:
             announce("export RSS: not measured (no Serve replica process found here)")
         export = stream_export(client, f"/api/{small.tenant_id}/licenses/export.csv",
@@ -375,14 +417,14 @@ def format_report(report: Mapping[str, Any]) -> str:
         f"activated in the last 30 days)",
         f"export tenant: {small['licenses']:,} licenses, {small['instances']:,} devices",
         "",
-        f"{'route':<24} {'median ms':>10} {'p95 ms':>10} {'max ms':>10} {'first ms':>10}  runs",
+        f"{'route':<30} {'median ms':>10} {'p95 ms':>10} {'max ms':>10} {'first ms':>10}  runs",
     ]
     for name, figures in report["routes"].items():
         first = figures.get("first_ms")
         if "error" in figures:
-            lines.append(f"{name:<24} failed: {figures['error'][:60]}")
+            lines.append(f"{name:<30} failed: {figures['error'][:60]}")
             continue
-        lines.append(f"{name:<24} {figures['median_ms']:>10.1f} {figures['p95_ms']:>10.1f} "
+        lines.append(f"{name:<30} {figures['median_ms']:>10.1f} {figures['p95_ms']:>10.1f} "
                      f"{figures['max_ms']:>10.1f} "
                      f"{'n/a' if first is None else f'{first:.1f}':>10}  {figures['runs']}")
     targets = report.get("targets", {})

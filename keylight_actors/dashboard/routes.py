@@ -62,6 +62,9 @@ DONE_MESSAGES = {
     "product": "The product is created.",
     "key_type": "The key type is created.",
     "edited": "The license is changed.",
+    "archived": "The product is archived: no new activations, checkouts or mints.",
+    "on_sale": "The product is on sale again.",
+    "key_type_edited": "The key type is changed.",
 }
 
 templates = Environment(
@@ -321,6 +324,7 @@ async def licenses(tenant_id: str, request: Request) -> Response:
         rows=page, statuses=LICENSE_STATUSES, email=email or "", key=key or "",
         status=status or "", next_url=next_url,
         first_url="?" + urlencode(filters) if after else None,
+        export_query="?" + urlencode(filters) if filters else "",
     )
 
 

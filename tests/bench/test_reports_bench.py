@@ -19,6 +19,7 @@ from keylight_actors.bench.reports_bench import (
     format_report,
     percentile,
     replica_pids,
+    signin_csrf,
     timing_summary,
 )
 from keylight_actors.bench.reports_seed import (
@@ -197,4 +198,15 @@ def test_format_report_shows_every_figure() -> None:
 
 def test_format_report_shows_a_failed_route() -> None:
     text = format_report(_report(error=True))
-    assert "list_email               failed: HTTP 500 boom" in text
+    assert f"{'list_email':<30} failed: HTTP 500 boom" in text
+
+
+def test_signin_csrf_reads_the_login_forms_hidden_field() -> None:
+    from keylight_actors.dashboard.routes import templates
+
+    html = templates.get_template("login.html").render(
+        request_path="/dashboard/login", user=None, tenant_id=None, nav=None, error=None,
+        signin_csrf="abc-123_XYZ", given_tenant="", signed_out=False)
+    assert signin_csrf(html) == "abc-123_XYZ"
+    with pytest.raises(BenchFailed):
+        signin_csrf("<form><input name=token></form>")

@@ -7,6 +7,7 @@ import datetime as dt
 from starlette.requests import Request
 
 from keylight_actors.dashboard.charts import bar_chart
+from keylight_actors.dashboard.pages_catalog import key_type_changes
 from keylight_actors.dashboard.security import (
     client_address,
     csrf_token,
@@ -15,6 +16,7 @@ from keylight_actors.dashboard.security import (
     same_token,
     session_hash,
 )
+from keylight_actors.domain.catalog import KeyType
 from keylight_actors.store.reports import DayCount
 
 
@@ -61,3 +63,18 @@ def test_bar_chart_geometry():
     assert chart.bars[0].show_day and chart.bars[-1].show_day and not chart.bars[1].show_day
     empty = bar_chart("none", [DayCount(start, 0)])
     assert empty.peak == 0 and empty.bars[0].height == 0
+
+
+def test_key_type_form_sends_only_what_changed():
+    current = KeyType("app", "pro", "Pro", 3, duration_days=None, price_in_cents=1900,
+                      currency="usd", entitlements=("pro", "export"))
+    same = {"display_name": "Pro", "activation_limit": "3", "duration_days": "",
+            "entitlements": "pro, export", "price_in_cents": "1900", "currency": "USD",
+            "recurring_interval": ""}
+    assert key_type_changes(current, same) == {}
+    assert key_type_changes(current, {**same, "activation_limit": "7"}) == {
+        "activation_limit": 7}
+    assert key_type_changes(current, {**same, "duration_days": "30", "price_in_cents": ""}) == {
+        "duration_days": 30, "price_in_cents": None}
+    assert key_type_changes(current, {**same, "activation_limit": "x"}) == {
+        "activation_limit": "x"}  # the body's check names it

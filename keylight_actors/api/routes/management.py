@@ -59,12 +59,19 @@ async def change_product(tenant_id: str, product_id: str, body: ChangeProduct, r
     mints with 403 PRODUCT_NOT_ACTIVE; its customers' seats keep validating. Reversible."""
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
+    return asdict(await change_product_for(services, caller.actor, tenant_id, product_id, body))
+
+
+async def change_product_for(services: Any, actor: str, tenant_id: str, product_id: str,
+                             body: ChangeProduct) -> Product:
+    """Rename or archive / put back on sale: the one implementation this route and the
+    dashboard's form call."""
     if body.display_name is None and body.status is None:
         raise InvalidInput("nothing to change")
     product = await services.hosts.tenants.update_product(catalog.UpdateProduct(
-        tenant_id, product_id, body.display_name, body.status, caller.actor))
+        tenant_id, product_id, body.display_name, body.status, actor))
     services.tenants.forget(tenant_id)
-    return asdict(product)
+    return product
 
 
 @router.post("/products/{product_id}/key-types", status_code=201)
@@ -102,6 +109,14 @@ async def change_key_type(
 ) -> dict[str, Any]:
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
+    return asdict(await change_key_type_for(services, caller.actor, tenant_id, product_id,
+                                            key_type_id, body))
+
+
+async def change_key_type_for(services: Any, actor: str, tenant_id: str, product_id: str,
+                              key_type_id: str, body: ChangeKeyType) -> KeyType:
+    """Change the fields the body sets, a new price with a new Stripe Price: the one
+    implementation this route and the dashboard's form call."""
     changes = body.model_dump(exclude_unset=True)
     for field in NOT_NULLABLE_KEY_TYPE_FIELDS:
         if field in changes and changes[field] is None:
@@ -117,9 +132,9 @@ async def change_key_type(
             checkout.PriceForTerms(snapshot, product_id, {**asdict(current), **changes}),
             IngressPayments(services))
     key_type = await services.hosts.tenants.update_key_type(catalog.UpdateKeyType(
-        tenant_id, product_id, key_type_id, changes, caller.actor))
+        tenant_id, product_id, key_type_id, changes, actor))
     services.tenants.forget(tenant_id)
-    return asdict(key_type)
+    return key_type
 
 
 @router.post("/licenses", status_code=201)

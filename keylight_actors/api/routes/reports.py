@@ -78,6 +78,13 @@ async def export_licenses(
     await require_tenant(request, services, tenant_id)
     which = license_filter(product_id=product_id, key_type_id=key_type_id, status=status,
                            email=email, source=source, key=key)
+    return license_csv_response(services, tenant_id, which)
+
+
+def license_csv_response(services: Any, tenant_id: str, which: LicenseFilter
+                         ) -> StreamingResponse:
+    """The tenant's licenses that ``which`` matches as a streamed CSV download: the one
+    implementation this route and the dashboard's export call."""
 
     async def lines() -> AsyncIterator[str]:
         yield csv_line(EXPORT_COLUMNS)
