@@ -261,3 +261,24 @@ def as_tenant(base_url: str, tenant: Tenant):
     from .cli_calls import tenant_cli
 
     return tenant_cli(base_url, tenant)
+
+
+@pytest.fixture
+def shop(http: httpx.Client, operator_headers: dict[str, str], tenant: Tenant, make_catalog):
+    """A tenant connected to Stripe selling a one-off key type: (catalog, account)."""
+    from .payments import connect
+
+    account = connect(http, operator_headers, tenant)
+    return make_catalog(tenant, price_in_cents=2500, currency="usd"), account
+
+
+@pytest.fixture
+def subscription_shop(http: httpx.Client, operator_headers: dict[str, str], tenant: Tenant,
+                      make_catalog):
+    """A tenant connected to Stripe selling a monthly subscription: (catalog, account)."""
+    from .payments import connect
+
+    account = connect(http, operator_headers, tenant)
+    catalog = make_catalog(tenant, price_in_cents=900, currency="usd",
+                           recurring_interval="month", duration_days=30)
+    return catalog, account

@@ -11,27 +11,12 @@ import time
 from itertools import permutations
 
 import psycopg
-import pytest
 
 from tests.stripe_standin import stripe_event
 
-from .payments import completed_session, connect, deliver, licenses_of
+from .payments import completed_session, deliver, licenses_of
 
 DAY = 86_400
-
-
-@pytest.fixture
-def shop(http, operator_headers, tenant, make_catalog):
-    account = connect(http, operator_headers, tenant)
-    return make_catalog(tenant, price_in_cents=2500, currency="usd"), account
-
-
-@pytest.fixture
-def subscription_shop(http, operator_headers, tenant, make_catalog):
-    account = connect(http, operator_headers, tenant)
-    catalog = make_catalog(tenant, price_in_cents=900, currency="usd",
-                           recurring_interval="month", duration_days=30)
-    return catalog, account
 
 
 def seconds(iso: str | None) -> int | None:

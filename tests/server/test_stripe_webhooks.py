@@ -12,23 +12,8 @@ import pytest
 
 from tests.stripe_standin import stripe_event, stripe_signature
 
-from .payments import completed_session, connect, deliver, licenses_of
+from .payments import completed_session, deliver, licenses_of
 from .sdk_calls import activate, validate
-
-
-@pytest.fixture
-def shop(http, operator_headers, tenant, make_catalog):
-    """A connected tenant selling a one-off key type; answers (catalog, account)."""
-    account = connect(http, operator_headers, tenant)
-    return make_catalog(tenant, price_in_cents=2500, currency="usd"), account
-
-
-@pytest.fixture
-def subscription_shop(http, operator_headers, tenant, make_catalog):
-    account = connect(http, operator_headers, tenant)
-    catalog = make_catalog(tenant, price_in_cents=900, currency="usd",
-                           recurring_interval="month", duration_days=30)
-    return catalog, account
 
 
 def created_events(database_url, tenant_id):
