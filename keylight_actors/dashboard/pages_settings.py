@@ -3,9 +3,11 @@ credential rotation), the audit log, and editing a license's terms.
 
 As in ``routes.py``, each page calls what the JSON route of the same action calls: the
 webhook use cases (``services/webhooks.py``) through the same unit of work, the deliveries
-and audit queries, ``rotate_credential_for`` / ``rotate_signing_key_for`` and
-``edit_license_for``. A secret is rendered on the answer of the post that made it, once,
-never stored in the clear and never cached (``Cache-Control: no-store``).
+and audit queries, ``rotate_credential_for`` / ``rotate_signing_key_for``,
+``remove_sdk_key_for`` / ``retire_signing_key_for``, ``set_manual_stripe_for`` (with the PUT
+route's ``ManualStripe`` body) and ``edit_license_for``. A secret is rendered on the answer
+of the post that made it, once, never stored in the clear and never cached
+(``Cache-Control: no-store``); the manual-mode Stripe keys are never rendered at all.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from starlette.responses import RedirectResponse, Response
 from ..api.errors import STATUS_BY_ERROR
 from ..api.pagination import decode_cursor, encode_cursor
 from ..api.ports import StoreWebhookWork
-from ..api.routes.credentials import rotate_credential_for, rotate_signing_key_for
+from ..api.routes.checkout import set_manual_stripe_for
+from ..api.routes.credentials import (
+    remove_sdk_key_for,
+    retire_signing_key_for,
+    rotate_credential_for,
+    rotate_signing_key_for,
+)
 from ..api.routes.management import ChangeLicense, edit_license_for
 from ..api.routes.webhooks import _delivery_uuid as delivery_uuid
+from ..api.types import ManualStripe
 from ..domain.errors import DomainError, NotFound
 from ..domain.webhook_events import ALWAYS_ON, EVENT_TYPES, default_toggles, toggles_from
 from ..domain.webhook_retry import STATUSES as DELIVERY_STATUSES
@@ -61,6 +70,9 @@ AUDIT_PAGE = 50
 DONE = {
     "webhook": "The webhook is saved.",
     "redelivered": "The delivery is queued to be sent again now.",
+    "stripe_manual": "Manual mode is set: checkout uses your Stripe keys.",
+    "sdk_key_removed": "The SDK key is no longer required.",
+    "signing_key_retired": "The signing key is retired and no longer published.",
 }
 CREDENTIAL_NAMES = {
     "sdk_key": "SDK key",
@@ -177,9 +189,9 @@ async def redeliver(tenant_id: str, delivery_id: str, request: Request) -> Respo
 
 # Integrations: Stripe and the credentials.
 
-@router.get("/tenants/{tenant_id}/integrations")
-async def integrations(tenant_id: str, request: Request) -> Response:
-    user = await _user(request, tenant_id)
+async def _integrations_page(request: Request, user: sessions.DashboardUser, tenant_id: str,
+                             status: int = 200, errors: list[str] | None = None
+                             ) -> Response:
     context = context_of(request)
     snapshot = await context.tenants.fresh_snapshot(tenant_id)
     manual = False
@@ -187,8 +199,57 @@ async def integrations(tenant_id: str, request: Request) -> Response:
         async with context.pool.connection() as conn:
             manual = await manual_stripe_secrets(conn, tenant_id) is not None  # sealed; unread
     return _render(
-        request, "integrations.html", **_page_values(user, tenant_id, snapshot, "integrations"),
-        snapshot=snapshot, manual=manual)
+        request, "integrations.html", status,
+        **_page_values(user, tenant_id, snapshot, "integrations"),
+        snapshot=snapshot, manual=manual, errors=errors or [], done=_done(request))
+
+
+@router.get("/tenants/{tenant_id}/integrations")
+async def integrations(tenant_id: str, request: Request) -> Response:
+    user = await _user(request, tenant_id)
+    return await _integrations_page(request, user, tenant_id)
+
+
+def _integrations_done(tenant_id: str, done: str, anchor: str) -> Response:
+    return RedirectResponse(_tenant_url(tenant_id, "integrations") + f"?done={done}#{anchor}",
+                            status_code=303)
+
+
+@router.post("/tenants/{tenant_id}/integrations/stripe-manual")
+async def set_stripe_manual(tenant_id: str, request: Request) -> Response:
+    """The tenant's own Stripe keys, checked by the PUT route's body; never shown back (the
+    form is not filled in again on an error either)."""
+    user, form = await _post(request, tenant_id)
+    context = context_of(request)
+    try:
+        body = ManualStripe(secret_key=form.get("secret_key", "").strip()[:256],
+                            webhook_secret=form.get("webhook_secret", "").strip()[:256])
+        await set_manual_stripe_for(context, user.actor, tenant_id, body)
+    except ValidationError as error:
+        # The problems name the field and the rule, never the value typed.
+        return await _integrations_page(request, user, tenant_id, 400, _problems(error))
+    except DomainError as error:
+        return await _integrations_page(request, user, tenant_id,
+                                        STATUS_BY_ERROR.get(type(error), 500), [error.message])
+    return _integrations_done(tenant_id, "stripe_manual", "stripe")
+
+
+@router.post("/tenants/{tenant_id}/integrations/remove-sdk-key")
+async def remove_sdk_key(tenant_id: str, request: Request) -> Response:
+    user, _ = await _post(request, tenant_id)
+    await remove_sdk_key_for(context_of(request), user.actor, tenant_id)
+    return _integrations_done(tenant_id, "sdk_key_removed", "sdk-key")
+
+
+@router.post("/tenants/{tenant_id}/integrations/retire-signing-key/{kid}")
+async def retire_signing_key(tenant_id: str, kid: str, request: Request) -> Response:
+    user, _ = await _post(request, tenant_id)
+    try:
+        await retire_signing_key_for(context_of(request), user.actor, tenant_id, kid)
+    except DomainError as error:
+        return await _integrations_page(request, user, tenant_id,
+                                        STATUS_BY_ERROR.get(type(error), 500), [error.message])
+    return _integrations_done(tenant_id, "signing_key_retired", "signing-keys")
 
 
 @router.post("/tenants/{tenant_id}/integrations/rotate/{which}")

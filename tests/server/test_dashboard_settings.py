@@ -249,3 +249,67 @@ def test_edit_a_license_and_a_priced_key_type(page, make_tenant, make_catalog, m
     assert (yearly["price_in_cents"], yearly["currency"], yearly["recurring_interval"]) == (
         4900, "eur", "year")
     assert "49.00 eur / year" in page.locator(f"#product-{catalog.product_id}").inner_text()
+
+
+def test_integrations_set_manual_stripe_keys_never_shown_back(page, make_tenant):
+    tenant = make_tenant()
+    secret_key = "sk_test_DashboardManualKey12345"
+    webhook_secret = "whsec_DashboardManualWebhook12345"
+    sign_in(page, tenant.tenant_id, token_of(tenant))
+    page.goto(f"/dashboard/tenants/{tenant.tenant_id}/integrations")
+    # A malformed key is refused with the API body's rule, and not echoed.
+    page.get_by_label("Stripe secret key (sk_… or rk_…)").fill("pk_test_nope")
+    page.get_by_label("Stripe webhook signing secret (whsec_…)").fill(webhook_secret)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Save the Stripe keys").click()
+    assert "secret_key" in page.get_by_role("alert").inner_text()
+    assert "pk_test_nope" not in page.content()
+    assert webhook_secret not in page.content()
+
+    page.get_by_label("Stripe secret key (sk_… or rk_…)").fill(secret_key)
+    page.get_by_label("Stripe webhook signing secret (whsec_…)").fill(webhook_secret)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Save the Stripe keys").click()
+    assert page.get_by_role("status").inner_text() == (
+        "Manual mode is set: checkout uses your Stripe keys.")
+    assert page.locator("#stripe").get_by_text("Manual mode is set").is_visible()
+    page.reload()
+    assert secret_key not in page.content()
+    assert webhook_secret not in page.content()
+
+
+def test_integrations_stop_requiring_the_sdk_key(page, make_tenant, http, operator_headers):
+    tenant = make_tenant()
+    sign_in(page, tenant.tenant_id, token_of(tenant))
+    page.goto(f"/dashboard/tenants/{tenant.tenant_id}/integrations")
+    assert page.locator("#sdk-key").get_by_text("C++ SDK 0.1.x").is_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Stop requiring an SDK key").click()
+    assert page.get_by_role("status").inner_text() == "The SDK key is no longer required."
+    assert page.locator("#sdk-key").get_by_text("Not required").is_visible()
+    view = http.get(f"/api/admin/tenants/{tenant.tenant_id}", headers=operator_headers).json()
+    assert view["sdk_key_required"] is False
+    actions = {entry["action"] for entry in dashboard_audit(http, tenant)}
+    assert "credential.remove.sdk_key" in actions
+
+
+def test_integrations_retire_a_rotated_out_signing_key(page, make_tenant, http):
+    tenant = make_tenant()
+    old_kid = http.get(f"/{tenant.tenant_id}/.well-known/keylight-keys").json()["primary_kid"]
+    sign_in(page, tenant.tenant_id, token_of(tenant))
+    page.goto(f"/dashboard/tenants/{tenant.tenant_id}/integrations")
+    assert page.get_by_role("button", name=f"Retire {old_kid}").count() == 0  # the primary
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Rotate the signing key").click()
+    new_kid = page.locator("#new-kid").inner_text()
+    page.goto(f"/dashboard/tenants/{tenant.tenant_id}/integrations")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Retire {old_kid}").click()
+    assert page.get_by_role("status").inner_text() == (
+        "The signing key is retired and no longer published.")
+    assert page.locator(f"#signing-key-{old_kid}").count() == 0
+    keyset = http.get(f"/{tenant.tenant_id}/.well-known/keylight-keys").json()
+    assert keyset["primary_kid"] == new_kid
+    assert old_kid not in {key["kid"] for key in keyset["keys"]}
+    actions = {entry["action"] for entry in dashboard_audit(http, tenant)}
+    assert "signing_key.retire" in actions

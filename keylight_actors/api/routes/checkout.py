@@ -39,7 +39,15 @@ async def set_manual_stripe(tenant_id: str, body: ManualStripe, request: Request
                             ) -> dict[str, Any]:
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.set_manual_stripe(SetManualStripe(
-        tenant_id, body.secret_key, body.webhook_secret, caller.actor))
-    services.tenants.remember(snapshot)
+    snapshot = await set_manual_stripe_for(services, caller.actor, tenant_id, body)
     return {**public_tenant_view(snapshot), "stripe_mode": "manual"}
+
+
+async def set_manual_stripe_for(services: Any, actor: str, tenant_id: str,
+                                body: ManualStripe) -> Any:
+    """Set the tenant's own Stripe secret key and webhook secret (stored sealed); the
+    tenant's snapshot after it (this route and the dashboard)."""
+    snapshot = await services.hosts.tenants.set_manual_stripe(SetManualStripe(
+        tenant_id, body.secret_key, body.webhook_secret, actor))
+    services.tenants.remember(snapshot)
+    return snapshot

@@ -45,6 +45,23 @@ async def rotate_signing_key_for(services: Any, actor: str, tenant_id: str) -> A
     return snapshot
 
 
+async def remove_sdk_key_for(services: Any, actor: str, tenant_id: str) -> Any:
+    """Stop requiring an SDK key; the tenant's snapshot after it (this route and the
+    dashboard)."""
+    snapshot = await services.hosts.tenants.remove_sdk_key(RemoveSdkKey(tenant_id, actor))
+    services.tenants.remember(snapshot)  # this ingress sees the change at once
+    return snapshot
+
+
+async def retire_signing_key_for(services: Any, actor: str, tenant_id: str, kid: str) -> Any:
+    """Stop publishing an old signing key; the tenant's snapshot after it (this route and
+    the dashboard)."""
+    snapshot = await services.hosts.tenants.retire_signing_key(
+        RetireSigningKey(tenant_id, kid[:16], actor))
+    services.tenants.remember(snapshot)
+    return snapshot
+
+
 @router.post("/sdk-key/rotate")
 async def rotate_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """A new SDK key; the previous one keeps working for 24 hours."""
@@ -56,9 +73,7 @@ async def remove_sdk_key(tenant_id: str, request: Request) -> dict[str, Any]:
     """Stop requiring an SDK key, for SDKs that send none."""
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.remove_sdk_key(RemoveSdkKey(tenant_id, caller.actor))
-    services.tenants.remember(snapshot)  # this ingress sees the change at once
-    return public_tenant_view(snapshot)
+    return public_tenant_view(await remove_sdk_key_for(services, caller.actor, tenant_id))
 
 
 @router.post("/checkout-key/rotate")
@@ -86,7 +101,4 @@ async def retire_signing_key(tenant_id: str, kid: str, request: Request) -> dict
     """Stop publishing an old key: leases it signed no longer verify."""
     services = context_of(request)
     caller = await require_tenant(request, services, tenant_id)
-    snapshot = await services.hosts.tenants.retire_signing_key(
-        RetireSigningKey(tenant_id, kid[:16], caller.actor))
-    services.tenants.remember(snapshot)
-    return keyset_view(snapshot)
+    return keyset_view(await retire_signing_key_for(services, caller.actor, tenant_id, kid))
