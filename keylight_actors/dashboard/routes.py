@@ -35,6 +35,7 @@ from ..services import licenses as license_cases
 from ..store.catalog_queries import list_key_types, list_products
 from ..store.licenses import key_hash_of, license_page
 from ..store.reports import LICENSE_STATUSES, tenant_stats
+from ..store.stripe_events import held_counts
 from . import sessions
 from .charts import bar_chart
 from .security import (
@@ -280,6 +281,8 @@ async def overview(tenant_id: str, request: Request) -> Response:
     context = context_of(request)
     snapshot = await context.tenants.snapshot(tenant_id)
     stats = await tenant_stats(context.pool, tenant_id, STATS_DAYS)  # as GET …/stats calls it
+    async with context.pool.connection() as conn:
+        held = await held_counts(conn, tenant_id)
     return _render(
         request, "overview.html", **_page_values(user, tenant_id, snapshot, "overview"),
         days=STATS_DAYS,
@@ -287,6 +290,8 @@ async def overview(tenant_id: str, request: Request) -> Response:
         deliveries_by_status=stats.deliveries_by_status,
         activations=bar_chart("Activations per day", stats.activations_per_day),
         new_licenses=bar_chart("New licenses per day", stats.new_licenses_per_day),
+        failed_deliveries=stats.deliveries_by_status.get("failed", 0),
+        held_events=held["held"], unmatched_events=held["unmatched"],
     )
 
 

@@ -90,6 +90,16 @@ SHOWN_STATUS = (f"(CASE WHEN status = 'held' AND received_at < now() - interval 
                 f"'{UNMATCHED_AFTER}' THEN 'unmatched' ELSE status END)")
 
 
+async def held_counts(conn: AsyncConnection, tenant_id: str) -> dict[str, int]:
+    """A tenant's Stripe events still waiting for their license: ``held`` and ``unmatched``
+    (held longer than UNMATCHED_AFTER)."""
+    cursor = await conn.execute(
+        f"""SELECT {SHOWN_STATUS} AS status, count(*) AS n FROM stripe_events
+             WHERE status = 'held' AND tenant_id = %s GROUP BY 1""", (tenant_id,))
+    return {"held": 0, "unmatched": 0} | {row["status"]: row["n"]
+                                          for row in await cursor.fetchall()}
+
+
 async def load_event(conn: AsyncConnection, event_id: str) -> dict[str, Any] | None:
     cursor = await conn.execute(
         "SELECT endpoint, status, payload FROM stripe_events WHERE event_id = %s", (event_id,)

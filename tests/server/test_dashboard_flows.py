@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
@@ -202,3 +203,42 @@ def test_operator_signs_in_and_opens_a_tenant(page, make_tenant, settings):
     page.get_by_role("button", name="Open").click()
     assert page.url.endswith(f"/dashboard/tenants/{tenant.tenant_id}/overview")
     assert page.get_by_role("heading", name="Overview").is_visible()
+
+
+def test_the_overview_lists_what_is_failing(page, http, shop, database_url, mint):
+    """A failed webhook delivery links to the deliveries to fix; a Stripe event held for a
+    purchase not minted yet is counted."""
+    import psycopg
+
+    from tests.stripe_standin import stripe_event
+
+    from .payments import completed_session, deliver
+
+    catalog, account = shop
+    tenant = catalog.tenant
+    sign_in(page, tenant.tenant_id, tenant_token(tenant))
+    assert page.locator("#attention").get_by_text("Nothing is failing.").is_visible()
+
+    assert http.put(f"/api/{tenant.tenant_id}/webhook", headers=tenant.headers,
+                    json={"url": "http://127.0.0.1:9/hook"}).status_code in (200, 201)
+    mint(catalog)
+    # The license.created delivery goes to a closed port; the test server's retries (1, 2 and
+    # 3 s) run out within seconds and it is failed.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for _ in range(300):
+            if conn.execute("SELECT 1 FROM webhook_deliveries WHERE tenant_id = %s "
+                            "AND status = 'failed'", (tenant.tenant_id,)).fetchone():
+                break
+            time.sleep(0.1)
+    session = completed_session(catalog, account=account)
+    refund = stripe_event("charge.refunded", {
+        "id": "ch_overview", "object": "charge", "amount": 2500, "amount_refunded": 2500,
+        "refunded": True, "payment_intent": session["data"]["object"]["payment_intent"]},
+        account=account)
+    assert deliver(http, refund).status_code == 200
+
+    page.reload()
+    attention = page.locator("#attention")
+    failed = attention.get_by_role("link", name=re.compile(r"1 failed webhook delivery"))
+    assert failed.get_attribute("href").endswith("/webhooks?status=failed")
+    assert attention.locator("li[data-held='1']").is_visible()
