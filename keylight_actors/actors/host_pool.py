@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from ..domain.errors import Unavailable
 from ..settings import Settings
@@ -88,29 +87,15 @@ class HostActor:
         return await self.host.ping()
 
 
-def alive_node_ids() -> list[str]:
-    """The cluster's live nodes, in a fixed order."""
-    return sorted(node["NodeID"] for node in ray.nodes() if node.get("Alive"))
-
-
-def placement_for(index: int, nodes: list[str]) -> Any:
-    """Host ``index`` on node ``index`` modulo their number, so hosts are spread over the nodes
-    and losing one loses only its share. Ray's own SPREAD is a hint that at times put every
-    host on one node. Soft: a host whose node is gone (or full) is placed anywhere."""
-    if not nodes:
-        return "SPREAD"
-    return NodeAffinitySchedulingStrategy(node_id=nodes[index % len(nodes)], soft=True)
-
-
-def get_or_create_host(kind: str, index: int, settings: Settings,
-                       nodes: list[str] | None = None) -> ray.actor.ActorHandle:
+def get_or_create_host(kind: str, index: int, settings: Settings) -> ray.actor.ActorHandle:
     actor_class = ray.remote(HostActor)
     name = host_name(kind, index)
     return actor_class.options(
         **durable_actor_options(name),
         max_concurrency=HOST_CONCURRENCY,
         num_cpus=0,
-        scheduling_strategy=placement_for(index, nodes or []),
+        # Spread hosts over the cluster's nodes: losing a node loses only its share.
+        scheduling_strategy="SPREAD",
     ).remote(kind, settings, name)
 
 
@@ -146,9 +131,7 @@ class HostPool:
     def __init__(self, kind: str, settings: Settings, count: int) -> None:
         self.kind = kind
         self.names = [host_name(kind, index) for index in range(count)]
-        nodes = alive_node_ids()
-        self.handles = [get_or_create_host(kind, index, settings, nodes)
-                        for index in range(count)]
+        self.handles = [get_or_create_host(kind, index, settings) for index in range(count)]
         if settings.host_transport == "link":
             self.links = [_link_to(handle) for handle in self.handles]
             senders = [link.send for link in self.links]
