@@ -77,6 +77,9 @@ class Settings:
     # when no SDK call sees it (actors/expiry_sweeper.py).
     expiry_sweep_seconds: float = 60.0
     expiry_sweepers: int = 1
+    # How often each ingress replica applies Stripe events held for a license that exists
+    # now (a mint that died before applying them: services/stripe_inbox.py).
+    held_retry_seconds: float = 60.0
     license_hosts: int = 0  # 0: one per 4 CPUs of the cluster (at least one)
     tenant_hosts: int = 1
     host_max_entities: int = 100_000
@@ -132,6 +135,7 @@ class Settings:
             webhook_dispatchers=_env_int("KEYLIGHT_WEBHOOK_DISPATCHERS", 1),
             expiry_sweep_seconds=_env_float("KEYLIGHT_EXPIRY_SWEEP_SECONDS", 60.0),
             expiry_sweepers=_env_int("KEYLIGHT_EXPIRY_SWEEPERS", 1),
+            held_retry_seconds=_env_float("KEYLIGHT_HELD_RETRY_SECONDS", 60.0),
             license_hosts=_env_int("KEYLIGHT_LICENSE_HOSTS", 0),
             tenant_hosts=_env_int("KEYLIGHT_TENANT_HOSTS", 1),
             host_max_entities=_env_int("KEYLIGHT_HOST_MAX_ENTITIES", 100_000),

@@ -27,7 +27,7 @@ IDENTITY_FIELDS = ("license_id", "tenant_id", "product_id", "key_type_id")
 TERMS_FIELDS = (
     "activation_limit", "expires_at", "entitlements", "fallback_access", "customer_email",
     "created_at", "version", "reminted_from", "expiry_announced_for", "churn_limit_per_day",
-    "revoked_by", "payment_settled",
+    "revoked_by", "payment_settled", "revoked_while_suspended",
 )
 _identity = attrgetter(*IDENTITY_FIELDS)
 _terms = attrgetter(*TERMS_FIELDS)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from ..dashboard import pages_catalog, pages_import, pages_operator
 from ..dashboard import pages_settings as dashboard_settings
 from ..dashboard import routes as dashboard
 from .errors import DOCUMENTED_ERRORS, install_error_handlers
+from .held_retry import held_retry
 from .ingress_context import IngressContext
 from .middleware.idempotency import IdempotencyReplay
 from .middleware.request_guard import RequestGuard
 from .middleware.request_log import RequestLog
 from .middleware.sdk_fast_path import SdkFastPath
+from .ports import IngressStripeInbox
 from .routes import (
     admin,
     catalog_reads,
@@ -29,7 +34,16 @@ from .routes import (
 
 
 def create_app(services: IngressContext) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Serve runs it when the replica starts and when it stops: the timer that applies
+        # Stripe events held for a license that exists now (api/held_retry.py).
+        async with held_retry(IngressStripeInbox(services),
+                              services.settings.held_retry_seconds):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Keylight on Ray",
         version="0.1.0",
         description="Multi-tenant software licensing, wire-compatible with the Keylight SDKs.",

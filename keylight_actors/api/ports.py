@@ -40,7 +40,13 @@ from ..store.checkout_sessions import insert_checkout_session
 from ..store.encryption import SecretSealer
 from ..store.keyless import link_keyless_instance, record_keyless_instance
 from ..store.licenses import key_hash_for_stripe
-from ..store.stripe_events import held_events, hold, mark_outcome, record_received
+from ..store.stripe_events import (
+    held_events,
+    hold,
+    mark_outcome,
+    orphaned_held_events,
+    record_received,
+)
 from ..store.tenants import tenant_for_stripe_account
 from ..store.webhook_deliveries import redeliver
 from ..store.webhook_endpoints import rotate_secret, save_endpoint
@@ -174,6 +180,10 @@ class IngressStripeInbox:
     async def held_events(self, tenant_id: str, awaits: list[str]) -> list[dict[str, Any]]:
         async with self._services.pool.connection() as conn:
             return await held_events(conn, tenant_id, awaits)
+
+    async def orphaned_held_events(self, limit: int) -> list[dict[str, Any]]:
+        async with self._services.pool.connection() as conn:
+            return await orphaned_held_events(conn, limit)
 
     async def tenant_for_account(self, account: str) -> str | None:
         async with self._services.pool.connection() as conn:

@@ -40,9 +40,12 @@ class LicenseStatus(str, Enum):
 SUBSCRIPTION_CANCELLED = "subscription_cancelled"  # a payment_settled mark
 
 
+DISPUTE_MARK_PREFIX = "dispute:"
+
+
 def dispute_mark(dispute_id: str) -> str:
     """A dispute's mark, as ``revoked_by`` and in ``payment_settled``."""
-    return f"dispute:{dispute_id}"
+    return f"{DISPUTE_MARK_PREFIX}{dispute_id}"
 
 
 FINAL_STATUSES = frozenset({LicenseStatus.REVOKED, LicenseStatus.REMINTED})
@@ -117,6 +120,9 @@ class LicenseEntity:
     # What Stripe settled for good for this license: a closed dispute ("dispute:<id>"), a
     # cancelled subscription (SUBSCRIPTION_CANCELLED); a later event cannot undo it.
     payment_settled: tuple[str, ...] = ()
+    # Whether Stripe revoked it while the vendor had it suspended: a won dispute then gives
+    # it back suspended, as it was, not active.
+    revoked_while_suspended: bool = False
     churn: SlidingWindowLimit | None = None
     instances: InstanceSet = NO_INSTANCES
     changes: tuple[LicenseChange, ...] = ()
@@ -282,8 +288,20 @@ class LicenseEntity:
         if self.status is LicenseStatus.REVOKED:
             return False
         self._require_not_final("revoke")
+        self.revoked_while_suspended = by is not None and self.is_suspended
         self.status = LicenseStatus.REVOKED
         self.revoked_by = by
+        return True
+
+    def take_over_revocation(self) -> bool:
+        """The vendor revokes a license a dispute revoked: the revocation becomes the
+        vendor's, final, so the dispute's outcome no longer reinstates it; True when this
+        changed anything (a license revoked otherwise stays as it is)."""
+        if (self.status is not LicenseStatus.REVOKED or self.revoked_by is None
+                or not self.revoked_by.startswith(DISPUTE_MARK_PREFIX)):
+            return False
+        self.revoked_by = None
+        self.revoked_while_suspended = False
         return True
 
     def settle(self, mark: str) -> bool:
@@ -294,12 +312,15 @@ class LicenseEntity:
         return True
 
     def reinstate_revoked_by(self, by: str) -> bool:
-        """Undo a revocation made for ``by`` (a won dispute), and no other; True when this
-        reinstated the license."""
+        """Undo a revocation made for ``by`` (a won dispute), and no other: the license is
+        back as it was before (active, or suspended if the vendor had suspended it); True
+        when this reinstated the license."""
         if self.status is not LicenseStatus.REVOKED or self.revoked_by != by:
             return False
-        self.status = LicenseStatus.ACTIVE
+        self.status = (LicenseStatus.SUSPENDED if self.revoked_while_suspended
+                       else LicenseStatus.ACTIVE)
         self.revoked_by = None
+        self.revoked_while_suspended = False
         return True
 
     def remint(

@@ -96,8 +96,11 @@ class RevokeLicense:
 
 
 def revoke_license(command: RevokeLicense, uow: LicenseUnitOfWork) -> LicenseEntity:
-    """Revoke the key (its devices stop validating); revoking twice changes nothing."""
+    """Revoke the key (its devices stop validating); revoking twice changes nothing. A
+    license a dispute revoked becomes the vendor's revocation (audited, announced by
+    nothing: it was revoked already), so a won dispute no longer reinstates it."""
     license_ = license_for(uow, command.tenant_id)
+    disputed_by = license_.revoked_by
     if license_.revoke():
         uow.save()
         uow.emit(OutboundEvent(command.tenant_id, LICENSE_REVOKED, {
@@ -105,6 +108,10 @@ def revoke_license(command: RevokeLicense, uow: LicenseUnitOfWork) -> LicenseEnt
             "key_type_id": license_.key_type_id, "reason": "revoked_by_vendor"}))
         uow.audit(AuditEntry(command.actor, "license.revoke", command.tenant_id,
                              license_.license_id))
+    elif license_.take_over_revocation():
+        uow.save()
+        uow.audit(AuditEntry(command.actor, "license.revoke", command.tenant_id,
+                             license_.license_id, {"took_over_from": disputed_by}))
     return license_
 
 

@@ -174,8 +174,9 @@ class CloseDispute:
 
 
 def close_dispute(command: CloseDispute, uow: LicenseUnitOfWork) -> LicenseEntity:
-    """A closed dispute: won reinstates the license if this dispute revoked it (and
-    announces license.reinstated), lost leaves it revoked. A closing that comes before the
+    """A closed dispute: won reinstates the license if this dispute revoked it, as it was
+    before (active, or suspended if the vendor had suspended it), and announces
+    license.reinstated with that status; lost leaves it revoked. A closing that comes before the
     dispute's opening applies the opening first, and the opening, when it comes, changes
     nothing: the same license and announcements as in Stripe's order."""
     license_ = license_for(uow, command.tenant_id)
@@ -189,7 +190,7 @@ def close_dispute(command: CloseDispute, uow: LicenseUnitOfWork) -> LicenseEntit
             uow.emit(OutboundEvent(command.tenant_id, LICENSE_REINSTATED, {
                 "license_id": license_.license_id, "product_id": license_.product_id,
                 "key_type_id": license_.key_type_id, "reason": "dispute_won",
-                "dispute_id": command.dispute_id}))
+                "dispute_id": command.dispute_id, "status": license_.status.value}))
     uow.audit(AuditEntry("stripe", "license.dispute_close", command.tenant_id,
                          license_.license_id, {"event_id": command.event_id,
                                                "dispute_id": command.dispute_id,

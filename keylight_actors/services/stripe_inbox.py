@@ -12,13 +12,16 @@ Stripe does not promise order. An event that needs a license not minted yet (a r
 dispute, a renewal or a cancellation before its ``checkout.session.completed``) is *held*,
 with what it waits for; the mint of that license then applies the events held for it, in
 the order they came, each through the same use case and claim as any event, so each is
-applied once however many deliveries or replays race for it. The payment use cases make
-the outcome the same in any order (services/payments.py).
+applied once however many deliveries or replays race for it. Should the process die
+between the mint's commit and that release, ``release_orphaned_held`` (on a timer in each
+ingress replica) applies them later. The payment use cases make the outcome the same in
+any order (services/payments.py).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..domain.errors import Conflict, DomainError
@@ -66,6 +69,11 @@ class StripeInboxPorts(Protocol):
     async def held_events(self, tenant_id: str, awaits: list[str]) -> list[dict[str, Any]]:
         """The tenant's events held for any of ``awaits`` (``{event_id, endpoint,
         payload}``), in the order they came."""
+        ...
+
+    async def orphaned_held_events(self, limit: int) -> list[dict[str, Any]]:
+        """Held events whose license exists now in their tenant (``{event_id, endpoint,
+        payload}``), oldest first, at most ``limit``."""
         ...
 
     async def tenant_for_account(self, account: str) -> str | None:
@@ -192,6 +200,38 @@ async def _release_held(ports: StripeInboxPorts, tenant_id: str, mint: MintForSe
         return
     for held in await ports.held_events(tenant_id, awaits):
         await process_event(held["payload"], held["endpoint"], ports)
+
+
+HELD_RETRY_BATCH = 100  # held events one pass of release_orphaned_held applies at most
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRelease:
+    """One pass of ``release_orphaned_held``: the events it found orphaned, each with the
+    status it ended in (``processed`` also when a racing replica applied it)."""
+
+    outcomes: tuple[tuple[str, str], ...]  # (event id, status)
+
+    @property
+    def released(self) -> tuple[str, ...]:
+        return tuple(event_id for event_id, status in self.outcomes if status == "processed")
+
+
+async def release_orphaned_held(ports: StripeInboxPorts, limit: int = HELD_RETRY_BATCH
+                                ) -> HeldRelease:
+    """Apply the held events whose license exists now, oldest first, at most ``limit``.
+
+    A mint applies the events held for it right after its commit; if the process died in
+    between, they would stay held although their license exists. This pass (run on a timer
+    by every ingress replica) applies them as the mint would have: each through
+    ``process_event``, claiming itself in its effect's commit, so two replicas running it
+    at once, a late delivery or a replay apply each event once. The rows are the truth:
+    the pass keeps nothing between runs."""
+    outcomes = []
+    for held in await ports.orphaned_held_events(limit):
+        status = await process_event(held["payload"], held["endpoint"], ports)
+        outcomes.append((held["event_id"], status))
+    return HeldRelease(tuple(outcomes))
 
 
 async def _apply(ports: StripeInboxPorts, tenant_id: str, event_id: str, action: Any

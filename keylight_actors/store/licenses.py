@@ -72,7 +72,7 @@ LICENSE_COLUMNS = """
     l.entitlements, l.fallback_access, l.customer_email, l.source,
     l.checkout_session_id, l.reminted_from::text AS reminted_from, l.version,
     extract(epoch FROM l.expiry_announced_for)::bigint AS expiry_announced_for,
-    l.churn_limit_per_day, l.revoked_by, l.payment_settled,
+    l.churn_limit_per_day, l.revoked_by, l.payment_settled, l.revoked_while_suspended,
     floor(extract(epoch FROM l.created_at))::bigint AS created_at
 """
 
@@ -98,6 +98,7 @@ def _license_from_row(row: dict[str, Any], instances: list[dict[str, Any]]) -> L
         churn_limit_per_day=row["churn_limit_per_day"],
         revoked_by=row["revoked_by"],
         payment_settled=tuple(row["payment_settled"]),
+        revoked_while_suspended=row["revoked_while_suspended"],
         instances=InstanceSet.of(
             Instance(item["instance_id"], item["name"], item["machine_hash"],
                      item["activated_at"], item.get("last_validated_at"))
@@ -229,6 +230,7 @@ class LicenseSave:
             "expires_at": license_.expires_at, "entitlements": list(license_.entitlements),
             "announced_for": license_.expiry_announced_for, "version": license_.version,
             "revoked_by": license_.revoked_by, "settled": list(license_.payment_settled),
+            "while_suspended": license_.revoked_while_suspended,
         }
         added, removed, checked_in = [], [], []
         for change in license_.changes:
@@ -257,13 +259,15 @@ SAVE_LICENSES = (
                SELECT * FROM jsonb_to_recordset(%(saves)s) AS s(
                    license_id uuid, expected bigint, status text, activation_limit integer,
                    expires_at bigint, entitlements text[], announced_for bigint,
-                   version bigint, revoked_by text, settled text[])),
+                   version bigint, revoked_by text, settled text[],
+                   while_suspended boolean)),
            fenced AS (
                UPDATE licenses AS l
                   SET status = s.status, activation_limit = s.activation_limit,
                       expires_at = to_timestamp(s.expires_at), entitlements = s.entitlements,
                       expiry_announced_for = to_timestamp(s.announced_for),
                       revoked_by = s.revoked_by, payment_settled = s.settled,
+                      revoked_while_suspended = s.while_suspended,
                       version = s.version, updated_at = now()
                  FROM saves AS s
                 WHERE l.license_id = s.license_id AND l.version = s.expected

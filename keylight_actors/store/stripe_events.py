@@ -83,6 +83,30 @@ async def held_events(conn: AsyncConnection, tenant_id: str, awaits: list[str]
     return await cursor.fetchall()
 
 
+async def orphaned_held_events(conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
+    """Held events whose license exists now, in the same tenant (its mint committed but did
+    not apply them: the process died in between), oldest first, at most ``limit``
+    (``{event_id, endpoint, payload}``). Read-only. The held events are few (the partial
+    index ``stripe_events_held``); each is one probe of the license index for its kind (two
+    correlated EXISTS, never a join over all licenses)."""
+    cursor = await conn.execute(
+        """SELECT e.event_id, e.endpoint, e.payload FROM stripe_events AS e
+            WHERE e.status = 'held'
+              AND (EXISTS (SELECT 1 FROM licenses AS l
+                            WHERE e.awaits LIKE 'payment_intent:%%'
+                              AND l.stripe_payment_intent_id = split_part(e.awaits, ':', 2)
+                              AND l.tenant_id = e.tenant_id)
+                OR EXISTS (SELECT 1 FROM licenses AS l
+                            WHERE e.awaits LIKE 'subscription:%%'
+                              AND l.stripe_subscription_id = split_part(e.awaits, ':', 2)
+                              AND l.tenant_id = e.tenant_id))
+            ORDER BY e.received_at, e.event_id
+            LIMIT %s""",
+        (limit,),
+    )
+    return await cursor.fetchall()
+
+
 # A held event is shown as unmatched once it has waited this long: no mint came for it (it
 # stays held, so a late mint still applies it, and the operator can replay it).
 UNMATCHED_AFTER = "7 days"

@@ -54,13 +54,15 @@ def test_a_license_with_devices_churn_and_every_term_set_comes_back_equal():
     for n in range(1, 4):
         activate(license_, n, at=NOW + n)
     license_.deactivate(str(uuid.UUID(int=2)), NOW + 10, by_device=True)
-    license_.revoke()
+    license_.suspend()
+    license_.revoke(by="dispute:dp_1")  # a Stripe revocation of a suspended license
+    license_.payment_settled = ("dispute:dp_1",)
     license_.expiry_announced_for = license_.expires_at
     license_.reminted_from = str(uuid.uuid4())
     license_.version = 7
     again = revived(committed(license_))
     assert again == license_
-    assert again.status is LicenseStatus.REVOKED
+    assert again.status is LicenseStatus.REVOKED and again.revoked_while_suspended
     assert [device.name for device in again.instances] == ["device 1", "device 3"]
 
 

@@ -78,6 +78,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory,
         webhook_concurrency=WEBHOOK_CONCURRENCY,
         webhook_lease_seconds=5.0,
         expiry_sweep_seconds=1,
+        held_retry_seconds=1,  # held Stripe events whose mint died before applying them
     )
 
 

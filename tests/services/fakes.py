@@ -147,6 +147,14 @@ class FakeStripeInbox:
                 if kept["status"] == "held" and kept.get("awaits") in awaits
                 and kept.get("tenant_id") == tenant_id]
 
+    async def orphaned_held_events(self, limit):
+        """Held events whose license was bought already (``bought``), in the order kept."""
+        return [{"event_id": event_id, "endpoint": kept["endpoint"],
+                 "payload": kept["payload"]} for event_id, kept in self.kept.items()
+                if kept["status"] == "held" and (
+                    kept.get("tenant_id"), kept["awaits"].split(":", 1)[1]) in self.bought
+                ][:limit]
+
     async def tenant_for_account(self, account):
         return self.accounts.get(account)
 

@@ -15,6 +15,7 @@ from keylight_actors.services.stripe_inbox import (
     CONNECT_ENDPOINT,
     process_event,
     receive_event,
+    release_orphaned_held,
 )
 from keylight_actors.services.tenants import TenantSnapshot
 
@@ -186,3 +187,67 @@ async def test_a_cancelled_subscription_expires_its_license():
              "data": {"object": {"id": "sub_1"}}}
     assert await process_event(event, CONNECT_ENDPOINT, ports) == "processed"
     assert ports.sent == [ExpireForCancellation("kh", "acme", "evt_7")]
+
+
+# -- held events whose mint died before applying them (release_orphaned_held) -------------
+
+
+def dispute_created(event_id: str = "evt_d", payment_intent: str = "pi_1") -> dict:
+    return {"id": event_id, "type": "charge.dispute.created", "account": "acct_1",
+            "data": {"object": {"id": "dp_1", "payment_intent": payment_intent}}}
+
+
+async def held_then_minted_without_release(*events: dict) -> FakeStripeInbox:
+    """Events held, then their license minted by a process that died before applying them
+    (the license exists: ``bought``; the events are still held)."""
+    ports = connected()
+    for event in events:
+        assert await receive_event(event, CONNECT_ENDPOINT, ports) == "held"
+    ports.bought[("acme", "pi_1")] = "kh"
+    return ports
+
+
+async def test_held_events_whose_license_exists_are_applied_oldest_first():
+    ports = await held_then_minted_without_release(refund(), dispute_created())
+    release = await release_orphaned_held(ports)
+    assert release.released == ("evt_r", "evt_d")
+    assert ports.sent == [RevokeForRefund("kh", "acme", "evt_r", "refund"),
+                          RevokeForRefund("kh", "acme", "evt_d", "dispute", "dp_1")]
+    assert ports.kept["evt_r"]["status"] == ports.kept["evt_d"]["status"] == "processed"
+
+
+async def test_an_event_held_for_a_license_not_minted_yet_stays_held():
+    ports = await held_then_minted_without_release(refund("evt_other", "pi_2"))
+    release = await release_orphaned_held(ports)
+    assert release.outcomes == () and ports.sent == []
+    assert ports.kept["evt_other"]["status"] == "held"
+
+
+async def test_a_pass_applies_at_most_its_batch_and_the_next_pass_the_rest():
+    ports = await held_then_minted_without_release(refund("evt_1"), refund("evt_2"),
+                                                   refund("evt_3"))
+    assert (await release_orphaned_held(ports, limit=2)).released == ("evt_1", "evt_2")
+    assert (await release_orphaned_held(ports, limit=2)).released == ("evt_3",)
+    assert (await release_orphaned_held(ports, limit=2)).outcomes == ()
+
+
+async def test_a_pass_racing_another_applies_nothing_twice():
+    ports = await held_then_minted_without_release(refund())
+    seen_by_the_other_replica = await ports.orphaned_held_events(10)
+    await release_orphaned_held(ports)
+
+    async def stale(limit):
+        return seen_by_the_other_replica  # it read before the first pass applied them
+
+    ports.orphaned_held_events = stale
+    release = await release_orphaned_held(ports)
+    assert release.outcomes == (("evt_r", "processed"),)  # refused by the claim
+    assert ports.kept["evt_r"]["status"] == "processed"
+    assert [outcome[1] for outcome in ports.outcomes] == ["held"]  # nothing else recorded
+
+
+async def test_an_event_that_fails_when_retried_is_recorded_failed_not_released():
+    ports = await held_then_minted_without_release(refund())
+    ports.refusal = RuntimeError("boom")
+    release = await release_orphaned_held(ports)
+    assert release.outcomes == (("evt_r", "failed"),) and release.released == ()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import permutations
 
 from keylight_actors.domain.license import LicenseStatus
+from keylight_actors.services.licenses import RevokeLicense, revoke_license
 from keylight_actors.services.payments import (
     CloseDispute,
     ExpireForCancellation,
@@ -91,3 +92,50 @@ def test_a_renewal_and_a_cancellation_in_any_order_end_the_same():
         events = run(license_, *order)
         outcomes.add((license_.expires_at, frozenset(events)))
     assert outcomes == {(NOW, frozenset({"subscription.renewed", "license.expired"}))}
+
+
+def test_the_vendors_revoke_after_a_dispute_revoke_survives_a_won_dispute():
+    license_ = a_license()
+    run(license_, OPENED)
+    uow = InMemoryUnitOfWork(license_)
+    assert revoke_license(RevokeLicense("h", "acme", "vendor"), uow) is license_
+    assert license_.status is LicenseStatus.REVOKED and license_.revoked_by is None
+    assert uow.saved and uow.event_types() == []  # revoked already: nothing new to announce
+    assert [(a.action, a.details) for a in uow.audits] == [
+        ("license.revoke", {"took_over_from": "dispute:dp_1"})]
+    assert run(license_, WON) == []
+    assert license_.status is LicenseStatus.REVOKED
+
+
+def test_the_vendors_revoke_of_a_refunded_license_changes_nothing():
+    license_ = a_license()
+    run(license_, RevokeForRefund("h", "acme", "evt_r", "refund"))
+    uow = InMemoryUnitOfWork(license_)
+    revoke_license(RevokeLicense("h", "acme", "vendor"), uow)
+    assert license_.revoked_by == "refund" and not uow.writes_anything
+
+
+def test_a_won_dispute_gives_a_suspended_license_back_suspended():
+    license_ = a_license()
+    license_.suspend()
+    events = run(license_, OPENED, WON)
+    assert license_.status is LicenseStatus.SUSPENDED and license_.revoked_by is None
+    assert not license_.revoked_while_suspended
+    assert events == ["license.refunded", "license.reinstated"]
+
+
+def test_a_won_dispute_closed_before_its_opening_gives_a_suspended_license_back_suspended():
+    license_ = a_license()
+    license_.suspend()
+    run(license_, WON, OPENED)
+    assert license_.status is LicenseStatus.SUSPENDED
+
+
+def test_the_reinstated_announcement_says_the_status_it_came_back_to():
+    license_ = a_license()
+    license_.suspend()
+    run(license_, OPENED)
+    uow = InMemoryUnitOfWork(license_)
+    close_dispute(WON, uow)
+    [event] = uow.events
+    assert event.fields["status"] == "suspended"
