@@ -33,8 +33,9 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda migration: migration.number)
 
 
-def apply_migrations(database_url: str) -> list[int]:
-    """Apply what is pending; answers the numbers applied by this call.
+def apply_migrations(database_url: str, *, through: int | None = None) -> list[int]:
+    """Apply what is pending (up to migration ``through`` when given); answers the numbers
+    applied by this call.
 
     Everything happens in one transaction under a transaction-scoped advisory lock: a
     second process waits, then finds nothing to do; a failure applies nothing; and the lock
@@ -53,6 +54,8 @@ def apply_migrations(database_url: str) -> list[int]:
         for migration in available_migrations():
             if migration.number in done:
                 continue
+            if through is not None and migration.number > through:
+                break
             conn.execute(migration.sql)
             conn.execute(
                 "INSERT INTO schema_migrations (number, name) VALUES (%s, %s)",

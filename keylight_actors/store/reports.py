@@ -1,7 +1,9 @@
 """Read-only report queries: a tenant's usage by day, its licenses for export, the tenant list.
 
-Counts come from the rows the hosts write through, so they include every acknowledged change.
-A license whose ``expires_at`` has passed counts as ``expired`` whatever its stored status.
+Counts come from the rows the hosts write through, so they include every acknowledged change;
+the per-day ones from counters that the inserts keep in their own transactions (migration
+0019), so they equal a count of the rows at every commit. A license whose ``expires_at``
+has passed counts as ``expired`` whatever its stored status.
 """
 
 from __future__ import annotations
@@ -67,25 +69,16 @@ class TenantStats:
 DELIVERY_STATUSES = ("pending", "delivered", "retrying", "failed")
 
 
-PER_DAY = """SELECT d::date AS day, coalesce(c.n, 0) AS n
-               FROM generate_series((now() AT TIME ZONE 'utc')::date - (%(days)s - 1),
-                                    (now() AT TIME ZONE 'utc')::date, interval '1 day') d
-               LEFT JOIN ({counts}) c ON c.day = d::date
-              ORDER BY d"""
-SINCE = "(now() AT TIME ZONE 'utc')::date - (%(days)s - 1)"
-# The device rows carry their license's tenant (migration 0017): an index-only range scan
-# of license_instances_by_tenant_activation, no join to licenses.
-ACTIVATIONS_PER_DAY = PER_DAY.format(counts=f"""
-    SELECT (i.activated_at AT TIME ZONE 'utc')::date AS day, count(*) AS n
-      FROM license_instances i
-     WHERE i.tenant_id = %(tenant)s AND i.activated_at >= {SINCE}
-     GROUP BY 1""")
-# Index-only on licenses_by_tenant_created (migration 0017).
-NEW_LICENSES_PER_DAY = PER_DAY.format(counts=f"""
-    SELECT (l.created_at AT TIME ZONE 'utc')::date AS day, count(*) AS n
-      FROM licenses l
-     WHERE l.tenant_id = %(tenant)s AND l.created_at >= {SINCE}
-     GROUP BY 1""")
+# Both series from the per-day counters (migration 0019), kept exact by triggers on the
+# inserts they count: a range of at most a few rows per day in the counters' primary key,
+# whatever the number of licenses and devices.
+PER_DAY = """
+    SELECT d::date AS day, coalesce(sum(c.activations), 0)::bigint AS activations,
+           coalesce(sum(c.new_licenses), 0)::bigint AS new_licenses
+      FROM generate_series((now() AT TIME ZONE 'utc')::date - (%(days)s - 1),
+                           (now() AT TIME ZONE 'utc')::date, interval '1 day') d
+      LEFT JOIN tenant_daily_counts c ON c.tenant_id = %(tenant)s AND c.day = d::date
+     GROUP BY 1 ORDER BY 1"""
 # SHOWN_STATUS counted without hashing a CASE per row: grouped by the stored status in the
 # order of licenses_by_tenant_status (an index-only scan), the active ones past their
 # expires_at split off as expired.
@@ -96,8 +89,7 @@ LICENSES_BY_STATUS = """
 DELIVERIES_BY_STATUS = """
     SELECT status, count(*) AS n FROM webhook_deliveries
      WHERE tenant_id = %(tenant)s GROUP BY 1"""
-STATS_QUERIES = (ACTIVATIONS_PER_DAY, NEW_LICENSES_PER_DAY, LICENSES_BY_STATUS,
-                 DELIVERIES_BY_STATUS)
+STATS_QUERIES = (PER_DAY, LICENSES_BY_STATUS, DELIVERIES_BY_STATUS)
 
 
 async def _without_jit(conn: AsyncConnection) -> None:
@@ -122,7 +114,7 @@ async def tenant_stats(source: AsyncConnection | AsyncConnectionPool, tenant_id:
                        days: int) -> TenantStats:
     """Every UTC day of the last ``days`` (today included) with its count, zeros too.
 
-    Given a pool, the four counts run at once, each on a connection of its own, so the
+    Given a pool, the three queries run at once, each on a connection of its own, so the
     answer takes as long as the slowest of them rather than their sum (each reads its own
     snapshot: they are counts of different things, a write between them shows in one and
     not yet in another). Given a connection, they run one after another in one
@@ -135,14 +127,14 @@ async def tenant_stats(source: AsyncConnection | AsyncConnectionPool, tenant_id:
         async with source.transaction():
             await _without_jit(source)
             results = [await _rows(source, query, params) for query in STATS_QUERIES]
-    activation_rows, license_rows, by_status, deliveries = results
+    per_day, by_status, deliveries = results
     licenses_by_status = {status: 0 for status in LICENSE_STATUSES}
     for row in by_status:
         licenses_by_status[row["status"]] = row["n"] - row["expired"]
         licenses_by_status["expired"] += row["expired"]
     return TenantStats(
-        activations_per_day=[DayCount(row["day"], row["n"]) for row in activation_rows],
-        new_licenses_per_day=[DayCount(row["day"], row["n"]) for row in license_rows],
+        activations_per_day=[DayCount(row["day"], row["activations"]) for row in per_day],
+        new_licenses_per_day=[DayCount(row["day"], row["new_licenses"]) for row in per_day],
         licenses_by_status=licenses_by_status,
         deliveries_by_status={status: 0 for status in DELIVERY_STATUSES}
         | {row["status"]: row["n"] for row in deliveries},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import datetime, timedelta, timezone
 
 from .sdk_calls import activate, machine_hash
@@ -108,6 +109,36 @@ def test_stats_count_todays_licenses_activations_and_statuses(http, catalog, min
     assert stats["licenses_by_status"]["revoked"] == 1
     assert stats["licenses_by_status"]["expired"] == 0
     assert set(stats["deliveries_by_status"]) == {"pending", "delivered", "retrying", "failed"}
+
+
+def test_stats_count_imported_licenses_and_devices_on_the_days_they_happened(
+    http, catalog, mint
+):
+    today = datetime.now(timezone.utc).date()
+    created, activated = today - timedelta(days=5), today - timedelta(days=3)
+    tenant = catalog.tenant
+    answer = http.post(f"/api/{tenant.tenant_id}/licenses/import", headers=tenant.headers,
+                       json={"licenses": [{
+                           "product_id": catalog.product_id,
+                           "key_type_id": catalog.key_type_id,
+                           "created_at": f"{created.isoformat()}T12:00:00Z",
+                           "instances": [{"instance_id": str(uuid.uuid4()),
+                                          "instance_name": "desk",
+                                          "activated_at": f"{activated.isoformat()}T08:00:00Z"},
+                                         {"instance_id": str(uuid.uuid4()),
+                                          "instance_name": "laptop"}]}]})
+    assert answer.status_code == 200, answer.text
+    activate(http, catalog, mint(catalog)["key"], machine_hash=machine_hash())
+
+    stats = http.get(f"/api/{tenant.tenant_id}/stats", headers=tenant.headers,
+                     params={"days": 7}).json()
+    new_licenses = {day["date"]: day["count"] for day in stats["new_licenses_per_day"]}
+    activations = {day["date"]: day["count"] for day in stats["activations_per_day"]}
+    # The laptop has no activated_at of its own: it was activated with its license.
+    assert new_licenses == {day: 0 for day in new_licenses} | {
+        created.isoformat(): 1, today.isoformat(): 1}
+    assert activations == {day: 0 for day in activations} | {
+        created.isoformat(): 1, activated.isoformat(): 1, today.isoformat(): 1}
 
 
 def test_stats_days_out_of_range_are_400(http, tenant):

@@ -104,7 +104,7 @@ async def get_stats(tenant_id: str, request: Request,
     status and webhook deliveries by status."""
     services = context_of(request)
     await require_tenant(request, services, tenant_id)
-    # The four counts at once, each on a pooled connection (db_pool_size, 4 by default).
+    # The three queries at once, each on a pooled connection (db_pool_size, 4 by default).
     stats = await tenant_stats(services.pool, tenant_id, days)
     return {
         "days": days,
