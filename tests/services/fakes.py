@@ -1,12 +1,20 @@
 """In-memory stand-ins for the interfaces of the use cases that no entity host runs: the
-plain store units of work (webhook endpoint, keyless installs, lookup guard) and the ports
-of the payment orchestrations (the Stripe gateway, the tenant host, the stored records).
-Each keeps what it was asked to do for the test to read; nothing is written anywhere."""
+plain store units of work (webhook endpoint, keyless installs, lookup guard), the license
+import's store transactions, and the ports of the payment orchestrations (the Stripe
+gateway, the tenant host, the stored records). Each keeps what it was asked to do for the
+test to read; nothing is written anywhere."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
 from keylight_actors.domain.audit import AuditEntry
 from keylight_actors.domain.errors import InvalidInput
+from keylight_actors.domain.events import OutboundEvent
+from keylight_actors.domain.license_import import ExistingLicense, ImportRaced
+from keylight_actors.services.imports import NewLicense
 
 
 class InMemoryWebhookWork:
@@ -228,3 +236,125 @@ class InMemoryLookupGuard:
 
     async def write_audit(self, entry: AuditEntry) -> None:
         self.audits.append(entry)
+
+
+class InMemoryImports:
+    """The tables a license import reads and writes (every tenant's licenses, by license
+    id), and ``ImportStore`` transactions over them: ``transaction(tenant_id)`` is what
+    ``import_licenses`` takes (bind the tenant with ``functools.partial``). A transaction's
+    writes are kept only when its block ends normally; the unique indexes (key hash, a
+    tenant's external id, device id) refuse a write with ``ImportRaced``, as PostgreSQL's
+    do. ``commit_before_next_write`` lets another writer commit between an import's lookups
+    and its write."""
+
+    def __init__(self, licenses: Iterable[ExistingLicense] = ()) -> None:
+        self.licenses: dict[str, ExistingLicense] = {
+            f"stored-{number}": license_ for number, license_ in enumerate(licenses, 1)}
+        self.written: list[NewLicense] = []
+        self.events: list[OutboundEvent] = []
+        self.audits: list[AuditEntry] = []
+        self.calls: list[str] = []  # the store's methods, in the order they were called
+        self.transactions = 0
+        self.committed = 0
+        self._racing: list[list[ExistingLicense]] = []
+
+    def commit_before_next_write(self, *licenses: ExistingLicense) -> None:
+        self._racing.append(list(licenses))
+
+    @asynccontextmanager
+    async def transaction(self, tenant_id: str) -> AsyncIterator[InMemoryImportStore]:
+        self.transactions += 1
+        store = InMemoryImportStore(self, tenant_id)
+        yield store  # an exception out of the block discards the store's writes
+        self.committed += 1
+        for new in store.licenses:
+            self.licenses[new.license_id] = stored_license(tenant_id, new)
+        self.written.extend(store.licenses)
+        self.events.extend(store.events)
+        self.audits.extend(store.audits)
+
+    def of_tenant(self, tenant_id: str) -> list[ExistingLicense]:
+        return [license_ for license_ in self.licenses.values()
+                if license_.tenant_id == tenant_id]
+
+    def _commit_racing_writer(self) -> None:
+        if self._racing:
+            for license_ in self._racing.pop(0):
+                self.licenses[f"raced-{len(self.licenses) + 1}"] = license_
+
+
+class InMemoryImportStore:
+    """``services.imports.ImportStore``: one transaction of ``InMemoryImports``."""
+
+    def __init__(self, tables: InMemoryImports, tenant_id: str) -> None:
+        self.tables = tables
+        self.tenant_id = tenant_id
+        self.licenses: list[NewLicense] = []
+        self.events: list[OutboundEvent] = []
+        self.audits: list[AuditEntry] = []
+
+    async def lock_tenant(self) -> None:
+        self.tables.calls.append("lock_tenant")
+
+    async def licenses_by_key_hash(self, key_hashes: Sequence[str]
+                                   ) -> Mapping[str, ExistingLicense]:
+        self.tables.calls.append("licenses_by_key_hash")
+        wanted = set(key_hashes)
+        return {license_.key_hash: license_ for license_ in self.tables.licenses.values()
+                if license_.key_hash in wanted}
+
+    async def licenses_by_external_id(self, external_ids: Sequence[str]
+                                      ) -> Mapping[str, ExistingLicense]:
+        self.tables.calls.append("licenses_by_external_id")
+        wanted = set(external_ids)
+        return {license_.external_id: license_
+                for license_ in self.tables.of_tenant(self.tenant_id)
+                if license_.external_id is not None and license_.external_id in wanted}
+
+    async def instance_ids_taken(self, instance_ids: Sequence[str]) -> set[str]:
+        self.tables.calls.append("instance_ids_taken")
+        used = {instance_id for license_ in self.tables.licenses.values()
+                for instance_id in license_.instance_ids}
+        return used & set(instance_ids)
+
+    async def write(self, licenses: Sequence[NewLicense], events: Sequence[OutboundEvent],
+                    audit: AuditEntry, now: int) -> None:
+        self.tables.calls.append("write")
+        self.tables._commit_racing_writer()
+        stored = list(self.tables.licenses.values())
+        key_hashes = {license_.key_hash for license_ in stored}
+        external_ids = {license_.external_id for license_ in stored
+                        if license_.tenant_id == self.tenant_id}
+        instance_ids = {instance_id for license_ in stored
+                        for instance_id in license_.instance_ids}
+        for new in licenses:
+            row = new.row
+            if row.key_hash in key_hashes or (
+                    row.external_id is not None and row.external_id in external_ids) or any(
+                    instance.instance_id in instance_ids for instance in row.instances):
+                raise ImportRaced("a unique index refused the row")
+        self.licenses.extend(licenses)
+        self.events.extend(events)
+        self.audits.append(audit)
+
+
+def stored_license(tenant_id: str, new: NewLicense) -> ExistingLicense:
+    """What the store reads back of a license an import wrote."""
+    row = new.row
+    return ExistingLicense(
+        tenant_id=tenant_id, key_hash=row.key_hash, product_id=row.product_id,
+        key_type_id=row.key_type_id, status=row.status,
+        activation_limit=row.activation_limit, expires_at=row.expires_at,
+        customer_email=row.customer_email, external_id=row.external_id,
+        metadata=row.metadata,
+        instance_ids=frozenset(instance.instance_id for instance in row.instances))
+
+
+def existing_license(key_hash: str, *, tenant_id: str = "acme", **changes: object
+                     ) -> ExistingLicense:
+    """A stored active license of app/pro (3 seats, no email, external id or devices)."""
+    license_ = ExistingLicense(
+        tenant_id=tenant_id, key_hash=key_hash, product_id="app", key_type_id="pro",
+        status="active", activation_limit=3, expires_at=None, customer_email=None,
+        external_id=None, metadata=None, instance_ids=frozenset())
+    return replace(license_, **changes)  # type: ignore[arg-type]
