@@ -1,7 +1,8 @@
 // Keylight dashboard: the little script it uses, all of it. The pages work without it.
 "use strict";
 
-// A form with data-confirm asks before it is sent (revoke, remint).
+// A form with data-confirm asks before it is sent: whatever cannot be undone at once (a
+// revoke, a remint, a new signing secret, new keys, dropping the SDK key requirement).
 document.addEventListener("submit", function (event) {
   var form = event.target;
   var question = form.getAttribute && form.getAttribute("data-confirm");
