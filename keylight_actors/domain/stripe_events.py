@@ -8,6 +8,9 @@ from typing import Any
 
 PAID_STATUSES = frozenset({"paid", "no_payment_required"})
 METADATA_KEYS = ("tenant_id", "product_id", "key_type_id")
+# The error code of an event's claim refused because the event was acted on already: the
+# store raises it in the effect's transaction, the inbox takes it as "done".
+EVENT_ALREADY_PROCESSED = "EVENT_ALREADY_PROCESSED"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from ..domain.errors import Conflict, DomainError
 from ..domain.stripe_events import (
+    EVENT_ALREADY_PROCESSED,
     ExpireSubscription,
     Ignore,
     MintForSession,
@@ -48,7 +49,6 @@ from .tenants import TenantSnapshot
 log = logging.getLogger(__name__)
 
 CONNECT_ENDPOINT = "connect"  # the platform's endpoint; a manual-mode tenant's is its id
-ALREADY_PROCESSED = "EVENT_ALREADY_PROCESSED"  # the claim's refusal (StripeEventProcessed)
 
 
 class StripeInboxPorts(Protocol):
@@ -139,7 +139,7 @@ async def process_event(event: dict[str, Any], endpoint: str, ports: StripeInbox
     except AwaitingLicense as waiting:
         return await _hold(event, endpoint, ports, tenant_id, waiting)
     except Conflict as conflict:
-        if conflict.code == ALREADY_PROCESSED:
+        if conflict.code == EVENT_ALREADY_PROCESSED:
             return "processed"
         if conflict.code == "INVOICE_ALREADY_APPLIED":
             return await _outcome(ports, event_id, "ignored", conflict.message, tenant_id)
@@ -243,7 +243,7 @@ async def _apply(ports: StripeInboxPorts, tenant_id: str, event_id: str, action:
                 action.customer_email, action.payment_intent, action.subscription,
                 action.customer))
         except Conflict as conflict:
-            if conflict.code == ALREADY_PROCESSED:  # a racing delivery minted: release too
+            if conflict.code == EVENT_ALREADY_PROCESSED:  # a racing delivery minted: release too
                 await _release_held(ports, tenant_id, action)
             raise
         await _release_held(ports, tenant_id, action)

@@ -12,8 +12,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from ..domain.errors import Conflict
-
-ALREADY_PROCESSED = "EVENT_ALREADY_PROCESSED"
+from ..domain.stripe_events import EVENT_ALREADY_PROCESSED
 
 
 async def record_received(
@@ -45,7 +44,7 @@ async def mark_processed(conn: AsyncConnection, event_id: str, tenant_id: str) -
     )
     # A returned row, not rowcount: it is known in pipeline mode too.
     if await cursor.fetchone() is None:
-        raise Conflict("this Stripe event was already processed", code=ALREADY_PROCESSED)
+        raise Conflict("this Stripe event was already processed", code=EVENT_ALREADY_PROCESSED)
 
 
 async def mark_outcome(

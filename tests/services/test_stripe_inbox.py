@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from keylight_actors.domain.errors import Conflict, Forbidden
+from keylight_actors.domain.stripe_events import EVENT_ALREADY_PROCESSED
 from keylight_actors.services.payments import (
     CloseDispute,
     ExpireForCancellation,
@@ -11,7 +12,6 @@ from keylight_actors.services.payments import (
     RevokeForRefund,
 )
 from keylight_actors.services.stripe_inbox import (
-    ALREADY_PROCESSED,
     CONNECT_ENDPOINT,
     process_event,
     receive_event,
@@ -82,7 +82,7 @@ async def test_an_unhandled_event_type_is_recorded_as_ignored():
 
 
 async def test_a_claim_refused_as_already_processed_answers_processed_recording_nothing():
-    ports = connected(refusal=Conflict("again", code=ALREADY_PROCESSED))
+    ports = connected(refusal=Conflict("again", code=EVENT_ALREADY_PROCESSED))
     assert await process_event(session_completed(), CONNECT_ENDPOINT, ports) == "processed"
     assert ports.outcomes == []
 
