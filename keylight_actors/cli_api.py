@@ -352,6 +352,8 @@ VERBS: tuple[Verb, ...] = (
     Verb(("tenant", "list"), "list every tenant with its lifecycle, Stripe mode and license "
          "count (operator)", "GET", "/api/admin/tenants",
          (Arg("--lifecycle", "only tenants in this lifecycle", to="query", choices=LIFECYCLES),
+          Arg("--search", "only tenants whose id or name contains this text, any case "
+              "(at most 64 characters)", to="query", field="q", metavar="TEXT"),
           LIMIT, CURSOR),
          columns=("tenant_id", "name", "lifecycle", "stripe_mode", "license_count",
                   "created_at"), pager=("cursor", "next_cursor")),

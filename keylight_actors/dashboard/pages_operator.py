@@ -1,5 +1,6 @@
-"""The operator's console: tenants (list by lifecycle, find by id, create, lifecycle moves,
-connect a Stripe account) and the Stripe event inbox (filter by state, replay).
+"""The operator's console: tenants (list by lifecycle, search by part of the id or name,
+find by id, create, lifecycle moves, connect a Stripe account) and the Stripe event inbox
+(filter by state, replay).
 
 Only an operator session opens these pages; a vendor's session gets 404, as for another
 tenant's pages. Each action is what the operator's JSON route does: the same request bodies
@@ -21,7 +22,7 @@ from ..api import types as schemas
 from ..api.errors import STATUS_BY_ERROR
 from ..api.pagination import decode_cursor, encode_cursor
 from ..api.routes.admin import public_tenant_view, replay_event
-from ..api.routes.reports import TENANT_LIFECYCLES
+from ..api.routes.reports import TENANT_LIFECYCLES, TENANT_SEARCH_MAX_LENGTH
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.lifecycle import ALLOWED_MOVES, Lifecycle
 from ..services.tenants import ConnectStripe, CreateTenant, SetLifecycle
@@ -74,17 +75,20 @@ async def _tenants_page(request: Request, user: DashboardUser, status: int = 200
     lifecycle = query.get("lifecycle", "").strip()[:32] or None
     if lifecycle not in TENANT_LIFECYCLES:
         lifecycle = None
+    search = query.get("q", "").strip()[:TENANT_SEARCH_MAX_LENGTH].strip() or None
     cursor = query.get("cursor", "").strip()[:200] or None
     decoded = decode_cursor(cursor, uuid_ids=False)
     async with services_of(request).pool.connection() as conn:  # as GET /api/admin/tenants
-        rows = await tenant_page(conn, lifecycle=lifecycle,
+        rows = await tenant_page(conn, lifecycle=lifecycle, search=search,
                                  after=decoded[1] if decoded else None, limit=PAGE_SIZE + 1)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    filters = {"lifecycle": lifecycle} if lifecycle else {}
+    filters = {name: value for name, value in (("lifecycle", lifecycle), ("q", search))
+               if value}
     next_url = ("?" + urlencode({**filters, "cursor": encode_cursor(0, page[-1]["tenant_id"])})
                 if more else None)
     return _render(request, "operator_tenants.html", status, **_values(user, "tenants"),
                    rows=page, lifecycles=TENANT_LIFECYCLES, lifecycle=lifecycle or "",
+                   search=search or "", search_max_length=TENANT_SEARCH_MAX_LENGTH,
                    next_url=next_url, first_url="?" + urlencode(filters) if cursor else None,
                    errors=errors or [], form=form or {}, created=created)
 
@@ -96,11 +100,18 @@ async def tenants(request: Request) -> Response:
 
 @router.get("/operator/find")
 async def find_tenant(request: Request) -> Response:
+    """The tenant with exactly this id; otherwise the list of those whose id or name
+    contains the text (its ``q`` search)."""
     await _operator(request)
-    tenant_id = request.query_params.get("tenant_id", "").strip()[:64]
-    if not tenant_id:
+    text = request.query_params.get("tenant_id", "").strip()[:TENANT_SEARCH_MAX_LENGTH].strip()
+    if not text:
         return RedirectResponse("/dashboard/operator/tenants", status_code=303)
-    return RedirectResponse(tenant_console_url(tenant_id), status_code=303)
+    try:
+        await services_of(request).tenants.snapshot(text)
+    except NotFound:
+        return RedirectResponse("/dashboard/operator/tenants?" + urlencode({"q": text}),
+                                status_code=303)
+    return RedirectResponse(tenant_console_url(text), status_code=303)
 
 
 @router.post("/operator/tenants")

@@ -1,9 +1,9 @@
 """Read-only report queries: a tenant's usage by day, its licenses for export, the tenant list.
 
 Counts come from the rows the hosts write through, so they include every acknowledged change;
-the per-day ones from counters that the inserts keep in their own transactions (migration
-0019), so they equal a count of the rows at every commit. A license whose ``expires_at``
-has passed counts as ``expired`` whatever its stored status.
+the per-day ones and the tenant list's license counts from counters that the inserts keep in
+their own transactions (migration 0019), so they equal a count of the rows at every commit.
+A license whose ``expires_at`` has passed counts as ``expired`` whatever its stored status.
 """
 
 from __future__ import annotations
@@ -141,22 +141,36 @@ async def tenant_stats(source: AsyncConnection | AsyncConnectionPool, tenant_id:
     )
 
 
+def contains_pattern(text: str) -> str:
+    """An ILIKE pattern (``ESCAPE '\\'``) matching any value that contains ``text``
+    literally: its ``%``, ``_`` and ``\\`` are escaped, not wildcards."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 async def tenant_page(conn: AsyncConnection, *, lifecycle: str | None, after: str | None,
-                      limit: int) -> list[dict[str, Any]]:
+                      limit: int, search: str | None = None) -> list[dict[str, Any]]:
     """Tenants in ``tenant_id`` order after ``after``, each with its license count and how it
-    is connected to Stripe (``connect``, ``manual`` or ``none``)."""
+    is connected to Stripe (``connect``, ``manual`` or ``none``); with ``search``, only those
+    whose id or name contains it, case-insensitively (the keyset on ``tenant_id`` pages
+    through the matches alone)."""
     cursor = await conn.execute(
-        """SELECT t.tenant_id, t.name, t.lifecycle,
+        r"""SELECT t.tenant_id, t.name, t.lifecycle,
                   extract(epoch FROM t.created_at)::bigint AS created_at,
                   CASE WHEN t.stripe_account_id IS NOT NULL THEN 'connect'
                        WHEN t.stripe_manual_secret_key_sealed IS NOT NULL THEN 'manual'
                        ELSE 'none' END AS stripe_mode,
                   t.stripe_account_id,
-                  (SELECT count(*) FROM licenses l WHERE l.tenant_id = t.tenant_id)
-                      AS license_count
+                  -- exact: migration 0019 counts every license insert; none is ever deleted
+                  (SELECT coalesce(sum(c.new_licenses), 0) FROM tenant_daily_counts c
+                    WHERE c.tenant_id = t.tenant_id)::bigint AS license_count
              FROM tenants t
             WHERE (%(lifecycle)s::text IS NULL OR t.lifecycle = %(lifecycle)s)
+              AND (%(pattern)s::text IS NULL
+                   OR t.tenant_id ILIKE %(pattern)s ESCAPE '\'
+                   OR t.name ILIKE %(pattern)s ESCAPE '\')
               AND (%(after)s::text IS NULL OR t.tenant_id > %(after)s)
             ORDER BY t.tenant_id LIMIT %(limit)s""",
-        {"lifecycle": lifecycle, "after": after, "limit": limit})
+        {"lifecycle": lifecycle, "after": after, "limit": limit,
+         "pattern": contains_pattern(search) if search is not None else None})
     return await cursor.fetchall()

@@ -79,6 +79,16 @@ def test_tenant_list_show_lifecycle_quota_and_stripe(as_operator, make_tenant):
     assert "more: add --cursor " in as_operator("tenant", "list", "--limit", "1")
 
 
+def test_tenant_list_search_sends_q(as_operator, make_tenant):
+    word = secrets.token_hex(5)
+    found = make_tenant(name=f"Cli {word} Search")
+    make_tenant()
+    listed = as_operator("tenant", "list", "--search", word.upper(), json_out=True)
+    assert [row["tenant_id"] for row in listed["data"]] == [found.tenant_id]
+    table = rows(as_operator("tenant", "list", "--search", word, "--all"))
+    assert [row["TENANT_ID"] for row in table] == [found.tenant_id]
+
+
 # -- catalog ---------------------------------------------------------------------------------
 
 def test_product_create_list_show(as_tenant):

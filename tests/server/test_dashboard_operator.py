@@ -126,3 +126,58 @@ def test_a_vendor_session_finds_no_operator_page(page, base_url, make_tenant, ht
     assert http.get(f"/api/admin/tenants/{new_id}", headers=operator_headers).status_code == 404
     shown = http.get(f"/api/admin/tenants/{tenant.tenant_id}", headers=operator_headers)
     assert shown.json()["lifecycle"] == "active"
+
+
+def listed_tenants(page) -> list[str]:
+    return page.locator("#tenants tbody tr").evaluate_all(
+        "rows => rows.map(row => row.dataset.tenant)")
+
+
+def test_the_search_box_filters_the_tenant_list_by_part_of_the_id_or_name(
+        page, settings, make_tenant):
+    word = secrets.token_hex(5)
+    hostile_name = f"<img src=x onerror=alert(1)> {word}"
+    hostile = make_tenant(name=hostile_name)
+    other_case = make_tenant(name=f"Plain {word.upper()}")
+    make_tenant()
+    sign_in(page, "", settings.admin_token)
+    page.get_by_role("link", name="Tenants", exact=True).click()
+    page.get_by_label("Id or name contains").fill(word)
+    page.get_by_role("button", name="Filter").click()
+    assert listed_tenants(page) == sorted([hostile.tenant_id, other_case.tenant_id])
+    assert page.get_by_label("Id or name contains").input_value() == word
+    # The customer's name is text on the page, never markup.
+    row = page.locator(f"#tenants tr[data-tenant='{hostile.tenant_id}']")
+    assert row.locator("td").nth(1).inner_text() == hostile_name
+    expect(page.locator("#tenants img")).to_have_count(0)
+    # Part of an id finds its tenant too.
+    page.get_by_label("Id or name contains").fill(other_case.tenant_id[2:])
+    page.get_by_role("button", name="Filter").click()
+    assert listed_tenants(page) == [other_case.tenant_id]
+
+
+def test_the_pager_keeps_the_search(page, base_url, settings, make_tenant):
+    word = secrets.token_hex(5)
+    matching = sorted(make_tenant(active=False, name=f"Many {word}").tenant_id
+                      for _ in range(51))
+    sign_in(page, "", settings.admin_token)
+    page.goto(f"{base_url}/dashboard/operator/tenants?q={word}")
+    assert listed_tenants(page) == matching[:50]
+    page.get_by_role("link", name="Next page").click()
+    assert listed_tenants(page) == matching[50:]
+    assert page.get_by_label("Id or name contains").input_value() == word
+    page.get_by_role("link", name="First page").click()
+    assert listed_tenants(page) == matching[:50]
+
+
+def test_find_lists_the_matches_when_no_tenant_has_exactly_that_id(
+        page, settings, make_tenant):
+    word = secrets.token_hex(5)
+    named = make_tenant(name=f"Found {word}")
+    sign_in(page, "", settings.admin_token)
+    page.get_by_role("link", name="Tenants", exact=True).click()
+    page.get_by_label("Tenant id", exact=True).fill(word)
+    page.get_by_role("button", name="Find").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Tenants"
+    assert listed_tenants(page) == [named.tenant_id]
+    assert page.get_by_label("Id or name contains").input_value() == word

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from .sdk_calls import activate, machine_hash
 
@@ -185,3 +188,90 @@ def test_the_tenant_list_filters_by_lifecycle(http, operator_headers, make_tenan
 
 def test_the_tenant_list_is_for_the_operator_only(http, tenant):
     assert http.get("/api/admin/tenants", headers=tenant.headers).status_code == 401
+
+
+# -- the tenant list's search (q) ---------------------------------------------------------------
+
+def tenants_listed(http, operator_headers, **params) -> list[str]:
+    """The ids of every tenant the list answers for these parameters, all pages."""
+    listed, cursor = [], None
+    while True:
+        answer = http.get("/api/admin/tenants", headers=operator_headers,
+                          params={"limit": 200, **params, **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, answer.text
+        listed += [item["tenant_id"] for item in answer.json()["data"]]
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            return listed
+
+
+def test_q_matches_part_of_the_id_or_of_the_name_in_any_case(http, operator_headers,
+                                                              make_tenant):
+    word = secrets.token_hex(5)
+    by_name = make_tenant(name=f"Orchid {word} Software")
+    by_id = make_tenant()
+    assert tenants_listed(http, operator_headers, q=word.upper()) == [by_name.tenant_id]
+    id_part = by_id.tenant_id[2:].upper()  # "t-1a2b3c4d": the random part, in upper case
+    assert tenants_listed(http, operator_headers, q=id_part) == [by_id.tenant_id]
+    assert tenants_listed(http, operator_headers, q=f"  {word}  ") == [by_name.tenant_id]
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_", "\\"])
+def test_wildcards_in_q_match_literally(http, operator_headers, make_tenant, wildcard):
+    word = secrets.token_hex(5)
+    literal = make_tenant(name=f"{word} 10{wildcard}off")
+    # What the unescaped pattern would match too: any text for % and _, nothing for \.
+    make_tenant(name=f"{word} 10off" if wildcard == "\\" else f"{word} 10xoff")
+    assert tenants_listed(http, operator_headers, q=f"{word} 10{wildcard}off") == [
+        literal.tenant_id]
+
+
+def test_q_combines_with_lifecycle(http, operator_headers, make_tenant):
+    word = secrets.token_hex(5)
+    pending = make_tenant(active=False, name=f"Pending {word}")
+    make_tenant(name=f"Active {word}")
+    assert tenants_listed(http, operator_headers, q=word,
+                          lifecycle="pending_verification") == [pending.tenant_id]
+
+
+def test_q_pages_through_its_matches_with_the_cursor(http, operator_headers, make_tenant):
+    word = secrets.token_hex(5)
+    matching = sorted(make_tenant(name=f"Paged {word}").tenant_id for _ in range(5))
+    pages, cursor = [], None
+    while True:
+        page = http.get("/api/admin/tenants", headers=operator_headers,
+                        params={"q": word, "limit": 2,
+                                **({"cursor": cursor} if cursor else {})}).json()
+        pages.append([item["tenant_id"] for item in page["data"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [matching[0:2], matching[2:4], matching[4:5]]
+
+
+def test_an_over_long_q_is_400_naming_the_field(http, operator_headers):
+    answer = http.get("/api/admin/tenants", headers=operator_headers, params={"q": "x" * 65})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "INVALID_INPUT"
+    assert answer.json()["error"].startswith("q: ")
+
+
+def test_a_q_of_64_characters_after_trimming_is_accepted(http, operator_headers):
+    answer = http.get("/api/admin/tenants", headers=operator_headers,
+                      params={"q": "  " + "x" * 64 + "  "})
+    assert answer.status_code == 200 and answer.json()["data"] == []
+
+
+def test_the_license_count_is_every_license_minted_or_imported(http, operator_headers,
+                                                                catalog, mint):
+    for _ in range(3):
+        mint(catalog)
+    tenant = catalog.tenant
+    imported = http.post(f"/api/{tenant.tenant_id}/licenses/import", headers=tenant.headers,
+                         json={"licenses": [{"product_id": catalog.product_id,
+                                             "key_type_id": catalog.key_type_id}]})
+    assert imported.status_code == 200, imported.text
+    page = http.get("/api/admin/tenants", headers=operator_headers,
+                    params={"q": tenant.tenant_id}).json()
+    assert [(item["tenant_id"], item["license_count"]) for item in page["data"]] == [
+        (tenant.tenant_id, 4)]

@@ -29,6 +29,7 @@ from ..pagination import decode_cursor, encode_cursor
 router = APIRouter(tags=["tenant"])
 
 TENANT_LIFECYCLES = ("pending_verification", "active", "suspended", "closed")
+TENANT_SEARCH_MAX_LENGTH = 64
 LICENSE_SOURCES = ("manual", "stripe", "import")
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -117,21 +118,34 @@ async def get_stats(tenant_id: str, request: Request,
     }
 
 
+def tenant_search(q: str | None) -> str | None:
+    """The tenant list's ``q``, trimmed: None when absent or blank, 400 naming the field
+    when longer than ``TENANT_SEARCH_MAX_LENGTH``."""
+    text = (q or "").strip()
+    if len(text) > TENANT_SEARCH_MAX_LENGTH:
+        raise InvalidInput(f"q: must be at most {TENANT_SEARCH_MAX_LENGTH} characters")
+    return text or None
+
+
 @router.get("/api/admin/tenants", tags=["operator"])
 async def list_tenants(
     request: Request, lifecycle: Identifier = None,
+    q: Annotated[str | None, Query(description="part of the tenant's id or name, any case "
+                                               "(1-64 characters after trimming)")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    """Every tenant in id order, with its lifecycle, Stripe mode and license count."""
+    """Every tenant in id order, with its lifecycle, Stripe mode and license count; ``q``
+    keeps those whose id or name contains it."""
     services = context_of(request)
     await require_operator(request, services)
     if lifecycle is not None and lifecycle not in TENANT_LIFECYCLES:
         raise InvalidInput(f"lifecycle: must be one of {', '.join(TENANT_LIFECYCLES)}")
+    search = tenant_search(q)
     decoded = decode_cursor(cursor, uuid_ids=False)
     async with services.pool.connection() as conn:
         rows = await tenant_page(conn, lifecycle=lifecycle, after=decoded[1] if decoded else None,
-                                 limit=limit + 1)
+                                 limit=limit + 1, search=search)
     page, more = rows[:limit], len(rows) > limit
     return {
         "data": [{**row, "created_at": iso_time(row["created_at"])} for row in page],
