@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,17 +25,36 @@ def _local_server_answers() -> bool:
         return False
 
 
+@contextmanager
+def folder_outside_pytest_tmp(prefix: str) -> Iterator[Path]:
+    """A temporary folder, removed after, that is not under pytest's own (``/tmp/pytest-of-
+    <user>``), for an embedded PostgreSQL's data. Run as root, pgserver runs PostgreSQL as the
+    user ``pgserver`` and opens the data folder's parents to it; every pytest session that
+    starts on the machine closes pytest's folder to its owner again (mode 0700), and initdb
+    then failed with "Permission denied" in the middle of a run."""
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as folder:
+        yield Path(folder)
+
+
+@pytest.fixture
+def data_root() -> Iterator[Path]:
+    """Where a test's ``keylight serve`` keeps its data dir (``data_root / "data"``)."""
+    with folder_outside_pytest_tmp("keylight-test-") as folder:
+        yield folder
+
+
 @pytest.fixture(scope="session")
-def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
     """The local server when it answers, else an embedded one for this run."""
     if _local_server_answers():
         yield LOCAL_POSTGRES
         return
     from keylight_actors.store.embedded import EmbeddedPostgres
 
-    embedded = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pgdata")))
-    yield embedded.start()
-    embedded.stop()
+    with folder_outside_pytest_tmp("keylight-test-pgdata-") as folder:
+        embedded = EmbeddedPostgres(folder)
+        yield embedded.start()
+        embedded.stop()
 
 
 @contextmanager

@@ -98,9 +98,9 @@ def start_server(data_dir: Path, port: int) -> ServerProcess:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[tuple[Path, int, list[ServerProcess]]]:
+def serve(data_root: Path) -> Iterator[tuple[Path, int, list[ServerProcess]]]:
     started: list[ServerProcess] = []
-    yield tmp_path / "data", free_port(), started
+    yield data_root / "data", free_port(), started
     for server in started:
         if server.process.poll() is None:
             server.process.kill()

@@ -23,8 +23,8 @@ SUB_COMMANDS = [
 ]
 
 
-def serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = user_environment(tmp_path / "data") | env
+def serve(data_root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = user_environment(data_root / "data") | env
     return subprocess.run([*keylight_command(), "serve", *args], env=environment,
                           capture_output=True, text=True, timeout=120)
 
@@ -47,31 +47,31 @@ def taken_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def test_a_port_in_use_is_one_line(tmp_path: Path, taken_port: int) -> None:
-    done = serve(tmp_path, "--port", str(taken_port))
+def test_a_port_in_use_is_one_line(data_root: Path, taken_port: int) -> None:
+    done = serve(data_root, "--port", str(taken_port))
     assert_one_line_failure(done, f"port {taken_port}", "already in use")
 
 
-def test_a_master_key_that_is_not_base64_is_one_line(tmp_path: Path) -> None:
-    done = serve(tmp_path, "--port", str(free_port()), KEYLIGHT_MASTER_KEY="not a key!")
+def test_a_master_key_that_is_not_base64_is_one_line(data_root: Path) -> None:
+    done = serve(data_root, "--port", str(free_port()), KEYLIGHT_MASTER_KEY="not a key!")
     assert_one_line_failure(done, "KEYLIGHT_MASTER_KEY")
 
 
-def test_a_master_key_of_the_wrong_length_is_one_line(tmp_path: Path) -> None:
+def test_a_master_key_of_the_wrong_length_is_one_line(data_root: Path) -> None:
     short = base64.b64encode(os.urandom(16)).decode()
-    done = serve(tmp_path, "--port", str(free_port()), KEYLIGHT_MASTER_KEY=short)
+    done = serve(data_root, "--port", str(free_port()), KEYLIGHT_MASTER_KEY=short)
     assert_one_line_failure(done, "KEYLIGHT_MASTER_KEY", "32 bytes")
 
 
-def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path) -> None:
+def test_an_unreachable_database_is_one_line_without_its_password(data_root: Path) -> None:
     url = f"postgresql://vendor:hunter2secret@127.0.0.1:{free_port()}/licensing"
-    done = serve(tmp_path, "--port", str(free_port()), KEYLIGHT_DATABASE_URL=url)
+    done = serve(data_root, "--port", str(free_port()), KEYLIGHT_DATABASE_URL=url)
     assert_one_line_failure(done, "cannot reach PostgreSQL at 127.0.0.1", "/licensing")
     assert "hunter2secret" not in done.stderr + done.stdout
 
 
-def test_a_bad_setting_is_one_line(tmp_path: Path) -> None:
-    done = serve(tmp_path, KEYLIGHT_PORT="eighty")
+def test_a_bad_setting_is_one_line(data_root: Path) -> None:
+    done = serve(data_root, KEYLIGHT_PORT="eighty")
     assert_one_line_failure(done, "KEYLIGHT_PORT")
 
 
