@@ -29,7 +29,7 @@ from ..api.routes.credentials import (
     rotate_credential_for,
     rotate_signing_key_for,
 )
-from ..api.routes.management import ChangeLicense, edit_license_for
+from ..api.routes.management import ChangeLicense, edit_license_for, license_key_hash
 from ..api.routes.webhooks import _delivery_uuid as delivery_uuid
 from ..api.types import ManualStripe
 from ..domain.errors import DomainError, NotFound
@@ -47,7 +47,6 @@ from . import sessions
 from .routes import (
     DashboardRoute,
     _blank_none,
-    _license_key_hash,
     _page_values,
     _post,
     _problems,
@@ -327,7 +326,7 @@ async def _edit_page(request: Request, user: sessions.DashboardUser, tenant_id: 
 @router.get("/tenants/{tenant_id}/licenses/{license_id}/edit")
 async def edit_license(tenant_id: str, license_id: str, request: Request) -> Response:
     user = await _user(request, tenant_id)
-    key_hash = await _license_key_hash(context_of(request), tenant_id, license_id)
+    key_hash = await license_key_hash(context_of(request), tenant_id, license_id)
     return await _edit_page(request, user, tenant_id, key_hash)
 
 
@@ -336,7 +335,7 @@ async def save_license(tenant_id: str, license_id: str, request: Request) -> Res
     """The fields that differ from the license's current terms go into the PATCH body."""
     user, form = await _post(request, tenant_id)
     context = context_of(request)
-    key_hash = await _license_key_hash(context, tenant_id, license_id)
+    key_hash = await license_key_hash(context, tenant_id, license_id)
     current = await context.hosts.licenses.get(license_cases.GetLicense(key_hash, tenant_id))
     fields: dict[str, Any] = {}
     limit = _whole(form.get("activation_limit"))

@@ -10,7 +10,6 @@ carries the session's CSRF token; every answer carries the security headers (``h
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from importlib import resources
@@ -25,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..api.errors import STATUS_BY_ERROR
 from ..api.pagination import decode_cursor, encode_cursor
-from ..api.routes.management import create_key_type_for
+from ..api.routes.management import create_key_type_for, license_key_hash
 from ..api.routes.reports import license_filter
 from ..api.types import CreateKeyType, CreateProduct
 from ..domain.catalog import Product
@@ -33,7 +32,7 @@ from ..domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Rate
 from ..services import catalog
 from ..services import licenses as license_cases
 from ..store.catalog_queries import list_key_types, list_products
-from ..store.licenses import key_hash_of, license_page
+from ..store.licenses import license_page
 from ..store.reports import LICENSE_STATUSES, tenant_stats
 from ..store.stripe_events import held_counts
 from . import sessions
@@ -333,26 +332,12 @@ async def licenses(tenant_id: str, request: Request) -> Response:
     )
 
 
-async def _license_key_hash(context: Any, tenant_id: str, license_id: str) -> str:
-    """The routing key of a license of this tenant (404 otherwise), as the JSON route finds
-    it."""
-    try:
-        uuid.UUID(license_id)
-    except ValueError:
-        raise NotFound("license not found", code="LICENSE_NOT_FOUND") from None
-    async with context.pool.connection() as conn:
-        key_hash = await key_hash_of(conn, tenant_id, license_id)
-    if key_hash is None:
-        raise NotFound("license not found", code="LICENSE_NOT_FOUND")
-    return key_hash
-
-
 @router.get("/tenants/{tenant_id}/licenses/{license_id}")
 async def license_detail(tenant_id: str, license_id: str, request: Request) -> Response:
     user = await _user(request, tenant_id)
     context = context_of(request)
     snapshot = await context.tenants.snapshot(tenant_id)
-    key_hash = await _license_key_hash(context, tenant_id, license_id)
+    key_hash = await license_key_hash(context, tenant_id, license_id)
     detail = await context.hosts.licenses.get(license_cases.GetLicense(key_hash, tenant_id))
     return _render(
         request, "license.html", **_page_values(user, tenant_id, snapshot, "licenses"),
@@ -373,7 +358,7 @@ async def license_action(tenant_id: str, license_id: str, action: str, request: 
     """Suspend, reinstate, revoke (the same commands the JSON routes send) or remint."""
     user, _ = await _post(request, tenant_id)
     context = context_of(request)
-    key_hash = await _license_key_hash(context, tenant_id, license_id)
+    key_hash = await license_key_hash(context, tenant_id, license_id)
     if action == "remint":
         return await _remint(request, user, context, tenant_id, key_hash)
     if action not in LICENSE_ACTIONS:
@@ -402,7 +387,7 @@ async def free_device(tenant_id: str, license_id: str, instance_id: str, request
                       ) -> Response:
     user, _ = await _post(request, tenant_id)
     context = context_of(request)
-    key_hash = await _license_key_hash(context, tenant_id, license_id)
+    key_hash = await license_key_hash(context, tenant_id, license_id)
     await context.hosts.licenses.free_seat(
         license_cases.FreeSeat(key_hash, tenant_id, instance_id[:64], user.actor))
     return RedirectResponse(

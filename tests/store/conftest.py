@@ -21,15 +21,20 @@ KEY_TYPE = KeyType(product_id="editor", key_type_id="pro", display_name="Pro",
 def store_database(postgres_admin_url: str) -> Iterator[str]:
     with fresh_database(postgres_admin_url) as url:
         apply_migrations(url)
-        with psycopg.connect(url) as conn:
-            conn.execute("INSERT INTO tenants (tenant_id, name, lifecycle, management_token_hash,"
-                         " checkout_key_hash) VALUES (%s, 'Acme', 'active', 'x', 'y')", (TENANT,))
-            conn.execute("INSERT INTO products (tenant_id, product_id, display_name, key_prefix)"
-                         " VALUES (%s, 'editor', 'Editor', 'OBXT')", (TENANT,))
-            conn.execute("INSERT INTO key_types (tenant_id, product_id, key_type_id, "
-                         "display_name, activation_limit) VALUES (%s, 'editor', 'pro', 'Pro', 3)",
-                         (TENANT,))
+        seed_tenant(url)
         yield url
+
+
+def seed_tenant(url: str) -> None:
+    """TENANT with its product and KEY_TYPE."""
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO tenants (tenant_id, name, lifecycle, management_token_hash,"
+                     " checkout_key_hash) VALUES (%s, 'Acme', 'active', 'x', 'y')", (TENANT,))
+        conn.execute("INSERT INTO products (tenant_id, product_id, display_name, key_prefix)"
+                     " VALUES (%s, 'editor', 'Editor', 'OBXT')", (TENANT,))
+        conn.execute("INSERT INTO key_types (tenant_id, product_id, key_type_id, "
+                     "display_name, activation_limit) VALUES (%s, 'editor', 'pro', 'Pro', 3)",
+                     (TENANT,))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from keylight_actors.domain.license import LicenseEntity
 from keylight_actors.store.licenses import insert_license
 from keylight_actors.store.migrate import apply_migrations
 from tests.conftest import fresh_database
-from tests.store.conftest import KEY_TYPE, TENANT
+from tests.store.conftest import KEY_TYPE, TENANT, seed_tenant
 
 COUNTED = """SELECT day, sum(activations)::int AS activations,
                     sum(new_licenses)::int AS new_licenses
@@ -114,15 +114,7 @@ async def test_two_writers_counting_the_same_tenant_and_day_do_not_wait(store_da
 def database_before_counters(postgres_admin_url: str) -> Iterator[str]:
     with fresh_database(postgres_admin_url) as url:
         apply_migrations(url, through=18)
-        with psycopg.connect(url) as conn:
-            conn.execute("INSERT INTO tenants (tenant_id, name, lifecycle, "
-                         "management_token_hash, checkout_key_hash) "
-                         "VALUES (%s, 'Acme', 'active', 'x', 'y')", (TENANT,))
-            conn.execute("INSERT INTO products (tenant_id, product_id, display_name, "
-                         "key_prefix) VALUES (%s, 'editor', 'Editor', 'OBXT')", (TENANT,))
-            conn.execute("INSERT INTO key_types (tenant_id, product_id, key_type_id, "
-                         "display_name, activation_limit) "
-                         "VALUES (%s, 'editor', 'pro', 'Pro', 3)", (TENANT,))
+        seed_tenant(url)
         yield url
 
 

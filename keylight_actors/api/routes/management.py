@@ -20,7 +20,7 @@ from ...store.audit import list_audit
 from ...store.keyless import keyless_instances_of_license, list_keyless_instances
 from ...store.licenses import key_hash_of, license_metadata, license_page
 from ..auth import TenantCaller, require_tenant
-from ..ingress_context import context_of
+from ..ingress_context import IngressContext, context_of
 from ..pagination import decode_cursor, encode_cursor
 from ..ports import IngressPayments
 from ..types import (
@@ -226,11 +226,9 @@ async def list_tenant_keyless(
     }
 
 
-async def _license_route(request: Request, tenant_id: str, license_id: str
-                         ) -> tuple[TenantCaller, str]:
-    """The caller, and the routing key of a license that belongs to this tenant."""
-    services = context_of(request)
-    caller = await require_tenant(request, services, tenant_id)
+async def license_key_hash(services: IngressContext, tenant_id: str, license_id: str) -> str:
+    """The routing key of a license that belongs to this tenant; 404 LICENSE_NOT_FOUND for
+    an id that is not a UUID or a license of another tenant (the dashboard finds it so too)."""
     try:
         uuid.UUID(license_id)
     except ValueError:
@@ -239,7 +237,15 @@ async def _license_route(request: Request, tenant_id: str, license_id: str
         key_hash = await key_hash_of(conn, tenant_id, license_id)
     if key_hash is None:
         raise NotFound("license not found", code="LICENSE_NOT_FOUND")
-    return caller, key_hash
+    return key_hash
+
+
+async def _license_route(request: Request, tenant_id: str, license_id: str
+                         ) -> tuple[TenantCaller, str]:
+    """The caller, and the routing key of a license that belongs to this tenant."""
+    services = context_of(request)
+    caller = await require_tenant(request, services, tenant_id)
+    return caller, await license_key_hash(services, tenant_id, license_id)
 
 
 @router.get("/licenses/{license_id}")
